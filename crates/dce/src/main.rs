@@ -1,6 +1,9 @@
 //! `dce`: runs a pod of Docker containers described by docker-compose files as one Mesos task.
 
-use clap::{Parser, Subcommand};
+mod pause;
+mod render;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Command line of the `dce` binary.
 #[derive(Debug, Parser)]
@@ -14,6 +17,14 @@ struct Cli {
 enum Command {
     /// Run as a Mesos executor over the v1 HTTP executor API (not yet implemented).
     Executor,
+    /// Run a pod locally exactly as the executor would (not yet implemented).
+    Up,
+    /// Print the rewritten compose file and explain every rewrite; start nothing.
+    Render(render::RenderArgs),
+    /// Remove containers, networks and volumes of pods whose executor is gone (not yet implemented).
+    Reap,
+    /// Entrypoint of the infra container: sleep until SIGTERM/SIGINT, reaping zombies.
+    Pause,
     /// Print the version.
     Version,
 }
@@ -25,9 +36,12 @@ fn main() -> anyhow::Result<()> {
             println!("dce {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        Some(Command::Executor) => anyhow::bail!("the executor is not implemented yet"),
+        Some(Command::Render(args)) => render::run(args),
+        Some(Command::Pause) => pause::run(),
+        Some(Command::Executor | Command::Up | Command::Reap) => {
+            anyhow::bail!("this command is not implemented yet")
+        }
         None => {
-            use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(())
         }
