@@ -1,6 +1,7 @@
 //! Runs a `pod::PodPlan` on the Docker Engine API: images, networks, volumes, containers, the
 //! events stream, stop and removal, and reaping of pods whose executor is gone.
 
+pub mod labels;
 pub mod running;
 
 pub use running::{ContainerRole, PodContainer, PodVolume, RunningPod};
