@@ -1,7 +1,10 @@
 //! Runs a `pod::PodPlan` on the Docker Engine API: images, networks, volumes, containers, the
 //! events stream, stop and removal, and reaping of pods whose executor is gone.
 
+pub mod events;
 pub mod labels;
 pub mod running;
+pub mod watch;
 
 pub use running::{ContainerRole, PodContainer, PodVolume, RunningPod};
+pub use watch::PodWatcher;
