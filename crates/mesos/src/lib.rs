@@ -1,1 +1,9 @@
-//! placeholder
+//! The executor side of the Mesos v1 HTTP Executor API (see `shared/ref/mesos-executor-api.md`):
+//! message types in Mesos' JSON encoding, the RecordIO codec, the executor environment and the
+//! subscription session (subscribe, resubscribe with unacknowledged updates, back-off, recovery
+//! timeout, acknowledgement bookkeeping).
+
+pub mod recordio;
+pub mod types;
+
+pub use types::*;
