@@ -1,10 +1,13 @@
 //! Runs a `pod::PodPlan` on the Docker Engine API: images, networks, volumes, containers, the
 //! events stream, stop and removal, and reaping of pods whose executor is gone.
 
+pub mod cgroup;
 pub mod events;
 pub mod labels;
 pub mod running;
+pub mod stop;
 pub mod watch;
 
 pub use running::{ContainerRole, PodContainer, PodVolume, RunningPod};
+pub use stop::{stop_pod, ContainerStop, StopOutcome};
 pub use watch::PodWatcher;
