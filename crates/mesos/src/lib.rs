@@ -3,7 +3,11 @@
 //! subscription session (subscribe, resubscribe with unacknowledged updates, back-off, recovery
 //! timeout, acknowledgement bookkeeping).
 
+pub mod duration;
+pub mod env;
 pub mod recordio;
 pub mod types;
 
+pub use duration::{parse_duration, DurationError};
+pub use env::{AuthToken, EnvError, ExecutorEnv};
 pub use types::*;
