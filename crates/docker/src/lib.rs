@@ -4,10 +4,14 @@
 pub mod cgroup;
 pub mod events;
 pub mod labels;
+pub mod reap;
+pub mod remove;
 pub mod running;
 pub mod stop;
 pub mod watch;
 
+pub use reap::{reap, ReapOptions, ReapReport};
+pub use remove::{remove_by_labels, remove_pod, PodSelector, RemovalReport, RemoveOptions};
 pub use running::{ContainerRole, PodContainer, PodVolume, RunningPod};
 pub use stop::{stop_pod, ContainerStop, StopOutcome};
 pub use watch::PodWatcher;
