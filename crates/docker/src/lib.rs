@@ -10,6 +10,7 @@ pub mod running;
 pub mod stop;
 pub mod watch;
 
+pub use events::{HealthStatus, PodEvent};
 pub use reap::{reap, ReapOptions, ReapReport};
 pub use remove::{remove_by_labels, remove_pod, PodSelector, RemovalReport, RemoveOptions};
 pub use running::{ContainerRole, PodContainer, PodVolume, RunningPod};

@@ -238,6 +238,17 @@ impl Agent {
         }
     }
 
+    /// The agent forgets that the executor subscribed (as a restarted agent whose restart the
+    /// executor did not notice): non-SUBSCRIBE calls get `403 Executor is not subscribed` until
+    /// it subscribes again. The current stream stays open.
+    pub fn forget_subscription(&self) {
+        self.shared().with(|st| {
+            if st.executor == ExecutorPhase::Running {
+                st.executor = ExecutorPhase::Registering;
+            }
+        });
+    }
+
     /// Stalls the stream: it stays open but carries no data until [`Agent::resume`]; events
     /// meanwhile are held, not dropped.
     pub fn stall(&self) {

@@ -1,0 +1,160 @@
+//! Helpers shared by the conformance tests: start an agent, launch the test executor, wait on
+//! the journal, talk raw HTTP.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mesos_agent::{
+    Agent, AgentConfig, Disposition, ExecutorExit, ExecutorLaunch, ExecutorProcess, TaskBuilder,
+    UpdateOrigin, UpdateRecord,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Hang guard for every wait: generous, never an assertion about speed.
+pub const HANG: Duration = Duration::from_secs(60);
+
+/// Starts an agent with `config`.
+pub async fn agent(config: AgentConfig) -> Agent {
+    Agent::start(config).await.expect("agent starts")
+}
+
+/// The test executor binary, logging at debug level.
+pub fn test_executor() -> ExecutorLaunch {
+    ExecutorLaunch::new(env!("CARGO_BIN_EXE_mesos-test-executor")).env("RUST_LOG", "debug")
+}
+
+/// Launches `launch` under `agent`.
+pub async fn launch(agent: &Agent, launch: ExecutorLaunch) -> ExecutorProcess {
+    agent
+        .launch_executor(launch)
+        .await
+        .expect("executor starts")
+}
+
+/// A plain task.
+pub fn task(id: &str) -> mesos::TaskInfo {
+    TaskBuilder::new(id).cpus(0.1).mem(32.0).build()
+}
+
+/// Waits for an update of `task` in `state` sent by the executor; panics with the executor's
+/// stderr on timeout.
+pub async fn wait_state(
+    agent: &Agent,
+    process: &ExecutorProcess,
+    task: &str,
+    state: &str,
+) -> UpdateRecord {
+    match agent
+        .wait_for_update(task, HANG, |r| r.state().as_str() == state)
+        .await
+    {
+        Ok(record) => record,
+        Err(e) => panic!(
+            "{e}; journal: {:?}\nexecutor stderr:\n{}",
+            states(agent, task),
+            process.stderr()
+        ),
+    }
+}
+
+/// Waits for the executor to exit; panics with its stderr on timeout.
+pub async fn wait_exit(process: &ExecutorProcess) -> ExecutorExit {
+    match process.wait(HANG).await {
+        Ok(exit) => exit,
+        Err(e) => panic!("{e}\nexecutor stderr:\n{}", process.stderr()),
+    }
+}
+
+/// The states the executor reported for `task` that the agent accepted, in order.
+pub fn states(agent: &Agent, task: &str) -> Vec<String> {
+    agent
+        .updates(task)
+        .into_iter()
+        .filter(|r| r.origin != UpdateOrigin::Agent && r.disposition == Disposition::Accepted)
+        .map(|r| r.state().as_str().to_string())
+        .collect()
+}
+
+/// Starts `agent`'s executor with one RUNNING task `task`.
+pub async fn running_task(agent: &Agent, launch_spec: ExecutorLaunch, id: &str) -> ExecutorProcess {
+    agent.launch(task(id));
+    let process = launch(agent, launch_spec).await;
+    wait_state(agent, &process, id, "TASK_RUNNING").await;
+    process
+}
+
+/// User + system CPU ticks consumed by `pid` so far.
+pub fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("proc stat");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A raw HTTP/1.1 response.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the whole response (not for streams).
+pub async fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(HANG, stream.read_to_end(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    parse_response(&String::from_utf8_lossy(&response))
+}
+
+fn parse_response(text: &str) -> RawResponse {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    RawResponse {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+    }
+}
+
+/// A JSON POST to `/api/v1/executor`.
+pub async fn post_json(addr: SocketAddr, body: &serde_json::Value) -> RawResponse {
+    raw_request(
+        addr,
+        "POST",
+        "/api/v1/executor",
+        &[("Content-Type", "application/json")],
+        &body.to_string(),
+    )
+    .await
+}
