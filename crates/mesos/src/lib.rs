@@ -6,8 +6,10 @@
 pub mod duration;
 pub mod env;
 pub mod recordio;
+pub mod session;
 pub mod types;
 
 pub use duration::{parse_duration, DurationError};
 pub use env::{AuthToken, EnvError, ExecutorEnv};
+pub use session::{Session, SessionEvent};
 pub use types::*;
