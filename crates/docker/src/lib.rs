@@ -2,7 +2,11 @@
 //! events stream, stop and removal, and reaping of pods whose executor is gone.
 
 pub mod cgroup;
+pub mod client;
 pub mod events;
+pub mod images;
+pub mod images_auth;
+pub mod infra_image;
 pub mod labels;
 pub mod reap;
 pub mod remove;
@@ -10,6 +14,7 @@ pub mod running;
 pub mod stop;
 pub mod watch;
 
+pub use client::{connect, DockerError, EngineEndpoint};
 pub use events::{HealthStatus, PodEvent};
 pub use reap::{reap, ReapOptions, ReapReport};
 pub use remove::{remove_by_labels, remove_pod, PodSelector, RemovalReport, RemoveOptions};

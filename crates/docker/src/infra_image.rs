@@ -1,0 +1,180 @@
+//! The infra container's image, built on demand from dce's own binary.
+//!
+//! The image holds one file, `/dce` (the statically linked executable), with entrypoint
+//! `["/dce", "pause"]`. It is made with the engine's import API (`docker import` of a one-file
+//! tarball), so no registry and no build tooling is needed on the agent. The tag is derived from
+//! a hash of the binary: an upgraded dce gets a new image, an unchanged one reuses it.
+
+use std::path::{Path, PathBuf};
+
+use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions};
+use bollard::{body_full, Docker};
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::client::DockerError;
+
+/// Repository of the images dce builds from itself.
+pub const INFRA_IMAGE_REPO: &str = "dce-infra";
+
+/// The running executable, which is what the infra image is built from.
+pub fn own_binary() -> Result<PathBuf, DockerError> {
+    std::env::current_exe().map_err(|e| DockerError::InfraBinary {
+        path: "/proc/self/exe".to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Makes sure the infra image for `binary` exists and returns its reference
+/// (`dce-infra:<hash>`). Safe when several executors race: every one of them ends up with a
+/// working image under the same tag, and a loser's duplicate is removed.
+pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String, DockerError> {
+    let path = binary.to_path_buf();
+    let content = tokio::task::spawn_blocking(move || read_static_binary(&path))
+        .await
+        .map_err(|e| DockerError::InfraBinary {
+            path: binary.display().to_string(),
+            message: e.to_string(),
+        })??;
+    let tag = binary_tag(&content);
+    let reference = format!("{INFRA_IMAGE_REPO}:{tag}");
+    if docker.inspect_image(&reference).await.is_ok() {
+        return Ok(reference);
+    }
+
+    tracing::info!(image = %reference, binary = %binary.display(), "building the infra image");
+    let tarball = one_file_tar(&content).map_err(|e| DockerError::InfraBinary {
+        path: binary.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let options = CreateImageOptions {
+        from_src: Some("-".to_string()),
+        repo: Some(INFRA_IMAGE_REPO.to_string()),
+        tag: Some(tag),
+        changes: vec![r#"ENTRYPOINT ["/dce","pause"]"#.to_string()],
+        ..Default::default()
+    };
+    let progress: Vec<_> = docker
+        .create_image(Some(options), Some(body_full(Bytes::from(tarball))), None)
+        .try_collect()
+        .await
+        .map_err(|e| DockerError::engine("import", format!("image {reference}"), e))?;
+    let imported = progress
+        .iter()
+        .filter_map(|p| p.status.as_deref())
+        .find(|s| s.starts_with("sha256:"))
+        .map(str::to_string);
+    drop_duplicate_of_race(docker, &reference, imported.as_deref()).await;
+    Ok(reference)
+}
+
+/// When another executor imported the same tag at the same moment, the tag points at its image
+/// and ours is an untagged duplicate: remove it (an image in use is refused by the engine, which
+/// is fine).
+async fn drop_duplicate_of_race(docker: &Docker, reference: &str, imported: Option<&str>) {
+    let Some(imported) = imported else { return };
+    let Ok(current) = docker.inspect_image(reference).await else {
+        return;
+    };
+    if current.id.as_deref() != Some(imported) {
+        tracing::debug!(image = %reference, duplicate = %imported, "lost an import race");
+        let _ = docker
+            .remove_image(imported, None::<RemoveImageOptions>, None)
+            .await;
+    }
+}
+
+/// The tag of the image built from `content`: the first 16 hex digits of its SHA-256.
+fn binary_tag(content: &[u8]) -> String {
+    let digest = Sha256::digest(content);
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn read_static_binary(path: &Path) -> Result<Vec<u8>, DockerError> {
+    let error = |message: String| DockerError::InfraBinary {
+        path: path.display().to_string(),
+        message,
+    };
+    let content = std::fs::read(path).map_err(|e| error(e.to_string()))?;
+    if has_interpreter(&content) {
+        return Err(error(
+            "the binary is dynamically linked and cannot run in a FROM-scratch image; \
+             configure infracontainer.image"
+                .to_string(),
+        ));
+    }
+    Ok(content)
+}
+
+/// Whether an ELF64 little-endian file asks for a dynamic loader (has a `PT_INTERP` header).
+/// Anything that is not such an ELF file is left for the engine to judge.
+fn has_interpreter(elf: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    if elf.len() < 64 || &elf[..4] != b"\x7fELF" || elf[4] != 2 || elf[5] != 1 {
+        return false;
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([elf[at], elf[at + 1]]) as usize;
+    let mut phoff_bytes = [0u8; 8];
+    phoff_bytes.copy_from_slice(&elf[32..40]);
+    let Ok(phoff) = usize::try_from(u64::from_le_bytes(phoff_bytes)) else {
+        return false;
+    };
+    let (entry_size, count) = (u16_at(54), u16_at(56));
+    (0..count).any(|i| {
+        let at = phoff.saturating_add(i.saturating_mul(entry_size));
+        elf.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) == PT_INTERP)
+            .unwrap_or(false)
+    })
+}
+
+/// A tarball holding only `/dce` (mode 0755).
+fn one_file_tar(content: &[u8]) -> Result<Vec<u8>, std::io::Error> {
+    let mut builder = tar::Builder::new(Vec::with_capacity(content.len() + 4096));
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_mode(0o755);
+    header.set_size(content.len() as u64);
+    builder.append_data(&mut header, "dce", content)?;
+    builder.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_with_content() {
+        assert_eq!(binary_tag(b"a").len(), 16);
+        assert_ne!(binary_tag(b"a"), binary_tag(b"b"));
+        assert_eq!(binary_tag(b"a"), binary_tag(b"a"));
+    }
+
+    #[test]
+    fn static_busybox_has_no_interpreter_but_a_dynamic_binary_has() {
+        let busybox = std::fs::read("/bin/busybox").unwrap();
+        assert!(!has_interpreter(&busybox));
+        let dynamic = std::fs::read("/bin/ls").unwrap();
+        assert!(has_interpreter(&dynamic));
+        assert!(!has_interpreter(b"#!/bin/sh\n"));
+    }
+
+    #[test]
+    fn tarball_holds_one_executable_file() {
+        let tarball = one_file_tar(b"binary").unwrap();
+        let mut archive = tar::Archive::new(tarball.as_slice());
+        let entries: Vec<_> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.path().unwrap().display().to_string(),
+                    e.header().mode().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(entries, vec![("dce".to_string(), 0o755)]);
+    }
+}
