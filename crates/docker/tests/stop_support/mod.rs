@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::models::{ContainerCreateBody, HealthConfig, HostConfig};
+use bollard::models::{
+    ContainerCreateBody, HealthConfig, HostConfig, NetworkCreateRequest, VolumeCreateRequest,
+};
 use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
 use bollard::Docker;
 use docker::labels;
@@ -44,6 +46,8 @@ pub struct Spec {
     pub memory: Option<i64>,
     pub binds: Vec<String>,
     pub cgroup_parent: Option<String>,
+    /// Network of the infra container (services share its namespace).
+    pub network: Option<String>,
 }
 
 impl Spec {
@@ -100,7 +104,10 @@ pub async fn create_pod(
         labels.insert(labels::COMPOSE_SERVICE.into(), spec.service.clone());
         let name = format!("{project}-{}", spec.service);
         let host_config = HostConfig {
-            network_mode: infra_id.as_ref().map(|id| format!("container:{id}")),
+            network_mode: infra_id
+                .as_ref()
+                .map(|id| format!("container:{id}"))
+                .or_else(|| spec.network.clone()),
             memory: spec.memory,
             memory_swap: spec.memory,
             binds: Some(spec.binds.clone()),
@@ -197,5 +204,58 @@ pub fn health(script: &str) -> HealthConfig {
         retries: Some(2),
         start_period: Some(0),
         start_interval: None,
+    }
+}
+
+/// Creates a network labelled like the pod's objects; returns its id.
+pub async fn create_network(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    executor: ProcessIdentity,
+) -> String {
+    let request = NetworkCreateRequest {
+        name: format!("{project}-net"),
+        labels: Some(pod_labels(run, project, executor)),
+        ..Default::default()
+    };
+    docker.create_network(request).await.unwrap().id
+}
+
+/// Creates a named volume labelled like the pod's objects; returns its name.
+pub async fn create_volume(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    executor: ProcessIdentity,
+) -> String {
+    let request = VolumeCreateRequest {
+        name: Some(format!("{project}-data")),
+        labels: Some(pod_labels(run, project, executor)),
+        ..Default::default()
+    };
+    docker.create_volume(request).await.unwrap().name
+}
+
+/// The directories a cgroup parent `/<name>` has on every mounted hierarchy.
+pub fn cgroup_dirs(parent: &str) -> Vec<std::path::PathBuf> {
+    let hierarchies = docker::cgroup::Hierarchies::detect().unwrap();
+    hierarchies
+        .hierarchies
+        .iter()
+        .map(|h| h.mount_point.join(parent.trim_start_matches('/')))
+        .filter(|dir| dir.exists())
+        .collect()
+}
+
+/// Removes a test's cgroup parent directories (one level) when the test ends, even if it failed
+/// before dce's own removal ran.
+pub struct CgroupGuard(pub String);
+
+impl Drop for CgroupGuard {
+    fn drop(&mut self) {
+        for dir in cgroup_dirs(&self.0) {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
