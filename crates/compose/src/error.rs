@@ -88,22 +88,18 @@ pub enum ComposeError {
         message: String,
     },
     /// A key compose does not define (a typo, most likely).
-    #[error("{at}: unknown key \"{key}\"{}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
+    #[error("{at}: unknown key{}", suggestion.as_ref().map(|s| format!(" (did you mean \"{s}\"?)")).unwrap_or_default())]
     UnknownKey {
-        /// Where the key is (its parent).
+        /// The key (`at.key` is its full path).
         at: Location,
-        /// The key.
-        key: String,
         /// A known key close to it.
         suggestion: Option<String>,
     },
     /// A valid compose key that dce does not implement.
-    #[error("{at}: \"{key}\" is not supported by dce: {reason}")]
+    #[error("{at}: not supported by dce: {reason}")]
     UnsupportedKey {
-        /// Where the key is (its parent).
+        /// The key (`at.key` is its full path).
         at: Location,
-        /// The key.
-        key: String,
         /// Why, and what to do instead.
         reason: String,
     },
@@ -121,9 +117,6 @@ pub enum ComposeError {
         /// The services in the loop, `file:service -> …`.
         chain: String,
     },
-    /// The generated YAML could not be produced.
-    #[error("cannot serialize the project to YAML: {0}")]
-    Serialize(String),
 }
 
 fn line_suffix(line: Option<usize>, column: Option<usize>) -> String {

@@ -148,7 +148,6 @@ fn merge_deploy(base: &mut Deploy, over: Deploy) {
     let (bl, ol) = (&mut base.resources.limits, over.resources.limits);
     replace(&mut bl.cpus, ol.cpus);
     replace(&mut bl.memory, ol.memory);
-    replace(&mut bl.pids, ol.pids);
     let (br, or) = (
         &mut base.resources.reservations,
         over.resources.reservations,

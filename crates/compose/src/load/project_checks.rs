@@ -220,7 +220,7 @@ fn check_dependency_cycles(
         marks.insert(name.to_string(), Mark::Visiting);
         path.push(name.to_string());
         if let Some(service) = project.services.get(name) {
-            for dep in service.depends_on.keys() {
+            for dep in service.dependency_names() {
                 if let Some(cycle) = visit(project, dep, marks, path) {
                     return Some(cycle);
                 }

@@ -28,21 +28,20 @@ impl Deploy {
 /// `deploy.resources`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Resources {
-    /// Hard limits (override the service-level `cpus`/`mem_limit`/`pids_limit` when both are set).
+    /// Hard limits (override the service-level `cpus`/`mem_limit` when both are set).
     pub limits: ResourceLimits,
     /// Soft reservations.
     pub reservations: ResourceReservations,
 }
 
-/// `deploy.resources.limits`.
+/// `deploy.resources.limits`. A `pids` limit given here is loaded into
+/// [`crate::Service::pids_limit`] (docker-compose v1 has no `deploy.resources.limits.pids`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceLimits {
     /// CPU count (fractional), as `cpus`.
     pub cpus: Option<f64>,
     /// Memory in bytes.
     pub memory: Option<u64>,
-    /// Process count limit.
-    pub pids: Option<i64>,
 }
 
 /// `deploy.resources.reservations`.

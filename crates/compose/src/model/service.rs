@@ -130,3 +130,35 @@ pub struct Service {
     /// Service-level `x-*` keys, raw (`x-dce` is interpreted by the pod crate).
     pub extensions: IndexMap<String, yaml_serde::Value>,
 }
+
+impl Service {
+    /// Every service this one needs started first: `depends_on` keys, then the implicit
+    /// dependencies compose also honours (`links`, `volumes_from` services, and
+    /// `network_mode`/`pid`/`ipc` of the form `service:<name>`), without duplicates.
+    pub fn dependency_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.depends_on.keys().map(String::as_str).collect();
+        let implicit = self
+            .links
+            .iter()
+            .map(|l| l.split(':').next().unwrap_or_default())
+            .chain(self.volumes_from.iter().filter_map(|v| match &v.source {
+                super::VolumesFromSource::Service(s) => Some(s.as_str()),
+                super::VolumesFromSource::Container(_) => None,
+            }))
+            .chain(match &self.network_mode {
+                Some(NetworkMode::Service(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .chain(
+                [&self.pid, &self.ipc]
+                    .into_iter()
+                    .filter_map(|v| v.as_deref()?.strip_prefix("service:")),
+            );
+        for name in implicit {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+}

@@ -20,8 +20,7 @@ pub(crate) fn check_unknown(
         }
         if let Some((_, reason)) = unsupported.iter().find(|(k, _)| *k == key) {
             return Err(ComposeError::UnsupportedKey {
-                at: ctx.loc(parent),
-                key: join(parent, &key),
+                at: ctx.loc(&join(parent, &key)),
                 reason: reason.to_string(),
             });
         }
@@ -33,8 +32,7 @@ pub(crate) fn check_unknown(
 /// The error for a key that is not in `known`, with the closest known key as a hint.
 pub(crate) fn unknown_key(ctx: &Ctx<'_>, parent: &str, key: &str, known: &[&str]) -> ComposeError {
     ComposeError::UnknownKey {
-        at: ctx.loc(parent),
-        key: join(parent, key),
+        at: ctx.loc(&join(parent, key)),
         suggestion: closest(key, known),
     }
 }

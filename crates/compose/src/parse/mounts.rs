@@ -189,9 +189,10 @@ fn long_volume(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<VolumeMount, Compo
         "tmpfs" => MountKind::Tmpfs,
         other => {
             return Err(ComposeError::UnsupportedKey {
-                at: ctx.loc(key),
-                key: format!("{key}.type: {other}"),
-                reason: "only bind, volume and tmpfs mounts are supported".to_string(),
+                at: ctx.loc(&format!("{key}.type")),
+                reason: format!(
+                    "\"{other}\" mounts are not supported (only bind, volume and tmpfs)"
+                ),
             })
         }
     };

@@ -229,8 +229,29 @@ fn parse_key(
         "mem_reservation" => s.mem_reservation = opt(v, |v| ctx.bytes(key, v))?,
         "cpus" => s.cpus = opt(v, |v| cpus(ctx, key, v))?,
         "cpu_shares" => s.cpu_shares = opt(v, |v| ctx.number(key, v, "an integer"))?,
-        "pids_limit" => s.pids_limit = opt(v, |v| ctx.number(key, v, "an integer"))?,
-        "deploy" => s.deploy = misc::deploy(ctx, key, v)?,
+        "pids_limit" => {
+            let pids = opt(v, |v| ctx.number(key, v, "an integer"))?;
+            if s.pids_limit.is_some() && pids.is_some() && s.pids_limit != pids {
+                return Err(ctx.invalid(
+                    key,
+                    "pids_limit and deploy.resources.limits.pids are set to different values",
+                ));
+            }
+            s.pids_limit = pids.or(s.pids_limit);
+        }
+        "deploy" => {
+            let (deploy, pids) = misc::deploy(ctx, key, v)?;
+            s.deploy = deploy;
+            if let Some(pids) = pids {
+                if s.pids_limit.is_some_and(|p| p != pids) {
+                    return Err(ctx.invalid(
+                        key,
+                        "pids_limit and deploy.resources.limits.pids are set to different values",
+                    ));
+                }
+                s.pids_limit = Some(pids);
+            }
+        }
         "logging" => s.logging = Some(misc::logging(ctx, key, v)?),
         "network_mode" => s.network_mode = opt(v, |v| misc::network_mode(ctx, key, v))?,
         "networks" => s.networks = misc::service_networks(ctx, key, v)?,
@@ -248,8 +269,7 @@ fn parse_key(
             let scale: u64 = ctx.number(key, v, "an integer")?;
             if scale != 1 {
                 return Err(ComposeError::UnsupportedKey {
-                    at: ctx.loc(""),
-                    key: key.to_string(),
+                    at: ctx.loc(key),
                     reason: format!(
                         "a dce pod runs exactly one container per service (scale: {scale})"
                     ),
@@ -262,8 +282,7 @@ fn parse_key(
         k => {
             if let Some((_, reason)) = UNSUPPORTED_SERVICE_KEYS.iter().find(|(u, _)| *u == k) {
                 return Err(ComposeError::UnsupportedKey {
-                    at: ctx.loc(""),
-                    key: k.to_string(),
+                    at: ctx.loc(k),
                     reason: reason.to_string(),
                 });
             }

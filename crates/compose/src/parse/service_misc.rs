@@ -211,10 +211,17 @@ pub(crate) fn ulimits(
     Ok(out)
 }
 
-pub(crate) fn deploy(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Deploy, ComposeError> {
+/// Parses `deploy:`; returns the settings and `resources.limits.pids` (a service-level
+/// `pids_limit` in the model).
+pub(crate) fn deploy(
+    ctx: &Ctx<'_>,
+    key: &str,
+    v: &Value,
+) -> Result<(Deploy, Option<i64>), ComposeError> {
     let mut deploy = Deploy::default();
+    let mut pids = None;
     if v.is_null() {
-        return Ok(deploy);
+        return Ok((deploy, pids));
     }
     let m = ctx.mapping(key, v)?;
     const SWARM: &str = "a swarm setting with no meaning for a single-engine pod";
@@ -236,8 +243,7 @@ pub(crate) fn deploy(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Deploy, Comp
         let replicas: u64 = ctx.number(&format!("{key}.replicas"), r, "an integer")?;
         if replicas != 1 {
             return Err(ComposeError::UnsupportedKey {
-                at: ctx.loc(key),
-                key: format!("{key}.replicas"),
+                at: ctx.loc(&format!("{key}.replicas")),
                 reason: format!(
                     "a dce pod runs exactly one container per service (replicas: {replicas})"
                 ),
@@ -254,7 +260,7 @@ pub(crate) fn deploy(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Deploy, Comp
         }
     }
     let Some(resources) = m.get("resources").filter(|r| !r.is_null()) else {
-        return Ok(deploy);
+        return Ok((deploy, pids));
     };
     let rkey = format!("{key}.resources");
     let rm = ctx.mapping(&rkey, resources)?;
@@ -269,7 +275,7 @@ pub(crate) fn deploy(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Deploy, Comp
             match k.as_str() {
                 "cpus" => l.cpus = Some(super::service::cpus(ctx, &kp, val)?),
                 "memory" => l.memory = Some(ctx.bytes(&kp, val)?),
-                _ => l.pids = Some(ctx.number(&kp, val, "an integer")?),
+                _ => pids = Some(ctx.number(&kp, val, "an integer")?),
             }
         }
     }
@@ -298,7 +304,7 @@ pub(crate) fn deploy(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Deploy, Comp
             }
         }
     }
-    Ok(deploy)
+    Ok((deploy, pids))
 }
 
 pub(crate) fn logging(ctx: &Ctx<'_>, key: &str, v: &Value) -> Result<Logging, ComposeError> {

@@ -4,12 +4,13 @@
 //! `depends_on.<svc>.required`/`.restart`. The output loads back into an equal `Project`
 //! except for those fields (see [`Project::to_yaml`]).
 
+mod emit;
 mod service;
 
 use indexmap::IndexMap;
 use yaml_serde::{Mapping, Value};
 
-use crate::{ComposeError, Ipam, Network, Project, Volume};
+use crate::{Ipam, Network, Project, Volume};
 
 impl Project {
     /// Serializes the project as compose YAML (services in order, keys in a fixed order).
@@ -17,12 +18,21 @@ impl Project {
     /// Not written, because docker-compose v1 rejects them: the top-level `name` and
     /// `depends_on.<svc>.restart`. Everything else round-trips: loading the output gives an
     /// equal `Project` (`env_file`s and `extends` are already folded in).
-    pub fn to_yaml(&self) -> Result<String, ComposeError> {
-        yaml_serde::to_string(&self.to_value()).map_err(|e| ComposeError::Serialize(e.to_string()))
+    /// Strings are quoted so that YAML 1.1 readers (docker-compose v1's PyYAML) do not take
+    /// `yes` for a boolean or `22:22` for a number.
+    pub fn to_yaml(&self) -> String {
+        emit::to_yaml_string(&self.to_value())
     }
 
-    /// The project as a YAML value, in the form [`Project::to_yaml`] writes.
+    /// The project as a YAML value, in the form [`Project::to_yaml`] writes. Every `$` in a
+    /// string is written as `$$`: values are already interpolated and must stay literal.
     pub fn to_value(&self) -> Value {
+        let mut value = self.unescaped_value();
+        escape_dollars(&mut value);
+        value
+    }
+
+    fn unescaped_value(&self) -> Value {
         let mut root = Mapping::new();
         let services: Mapping = self
             .services
@@ -50,6 +60,15 @@ impl Project {
             root.insert(k.as_str().into(), v.clone());
         }
         Value::Mapping(root)
+    }
+}
+
+fn escape_dollars(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Sequence(items) => items.iter_mut().for_each(escape_dollars),
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| escape_dollars(v)),
+        _ => {}
     }
 }
 

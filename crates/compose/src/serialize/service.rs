@@ -152,7 +152,14 @@ pub(super) fn service_value(s: &Service) -> Value {
     m.opt_str("ipc", &s.ipc);
     m.opt("tty", s.tty);
     m.opt("stdin_open", s.stdin_open);
-    m.opt("pull_policy", s.pull_policy.map(|p| p.as_str()));
+    // v1 knows `missing` only as `if_not_present`; v2 accepts both.
+    m.opt(
+        "pull_policy",
+        s.pull_policy.map(|p| match p {
+            crate::PullPolicy::Missing => "if_not_present",
+            other => other.as_str(),
+        }),
+    );
     m.opt_str("container_name", &s.container_name);
     m.opt_str("cgroup_parent", &s.cgroup_parent);
     m.opt_str("platform", &s.platform);
@@ -337,7 +344,6 @@ fn deploy_value(s: &Service) -> Value {
     let mut limits = Map::new();
     limits.opt("cpus", r.limits.cpus.map(|c| c.to_string()));
     limits.opt("memory", r.limits.memory.map(format_bytes));
-    limits.opt("pids", r.limits.pids);
     if !limits.0.is_empty() {
         resources.put("limits", limits.done());
     }
