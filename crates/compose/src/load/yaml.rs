@@ -322,6 +322,16 @@ mod tests {
     }
 
     #[test]
+    fn wide_anchor_referenced_often_hits_our_node_limit() {
+        // Few alias jumps (below yaml_serde's own repetition limit), many nodes.
+        let items = vec!["x"; 2000].join(", ");
+        let refs = vec!["*big"; 600].join(", ");
+        let doc = format!("big: &big [{items}]\nmany: [{refs}]\n");
+        let err = parse(&doc).unwrap_err().to_string();
+        assert!(err.contains("more than 1000000 nodes"), "{err}");
+    }
+
+    #[test]
     fn rejects_multiple_documents_and_tags() {
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
         assert!(parse("a: !reset []\n")
