@@ -3,6 +3,8 @@
 //! subscription session (subscribe, resubscribe with unacknowledged updates, back-off, recovery
 //! timeout, acknowledgement bookkeeping).
 
+#![warn(missing_docs)]
+
 pub mod duration;
 pub mod env;
 pub mod recordio;

@@ -442,3 +442,19 @@ async fn domain_socket_uses_the_prefixed_path() {
     assert_eq!(uri.path(), "/slave(1)/api/v1/executor");
     session.close();
 }
+
+#[tokio::test]
+async fn a_subscribe_rejected_for_good_is_lost_and_retryable_answers_are_retried() {
+    let (agent, addr) = Agent::serve_tcp().await;
+    agent.subscribe_answers.lock().unwrap().extend([
+        StatusCode::NOT_FOUND,
+        StatusCode::SERVICE_UNAVAILABLE,
+        StatusCode::BAD_REQUEST,
+    ]);
+    let (_session, mut events) = Session::start(env(&addr, &[]));
+    let SessionEvent::Lost { reason } = next(&mut events).await else {
+        panic!("expected Lost")
+    };
+    assert!(reason.contains("400"), "{reason}");
+    assert_eq!(agent.calls_of(CallType::Subscribe).len(), 3);
+}

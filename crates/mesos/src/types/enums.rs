@@ -20,7 +20,7 @@ macro_rules! mesos_enum {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum $name {
-            $( $(#[$vmeta])* $variant, )*
+            $( $(#[$vmeta])* #[doc = concat!("Mesos name `", $wire, "`.")] $variant, )*
             /// A name this crate does not know (e.g. from a newer Mesos), kept verbatim.
             Unrecognized(String),
         }
