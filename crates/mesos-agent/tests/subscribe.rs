@@ -117,7 +117,7 @@ async fn check_06_single_subscribe_in_flight_and_retries() {
     // Connections refused for a while, then 503 for every call, then subscriptions accepted.
     agent.restart(RestartPlan {
         down_for: Duration::from_secs(1),
-        recovering_for: Duration::from_secs(3),
+        recovering_for: Duration::from_secs(6),
         reregistration_window: Some(Duration::from_secs(5)),
     });
     let executor = launch(&agent, test_executor()).await;
@@ -131,7 +131,8 @@ async fn check_06_single_subscribe_in_flight_and_retries() {
         .filter(|r| r.call_type.as_deref() == Some("SUBSCRIBE"))
         .collect();
     let (rejected, accepted): (Vec<_>, Vec<_>) = subscribes.iter().partition(|r| r.status == 503);
-    assert!(rejected.len() >= 2, "retried after 503: {subscribes:?}");
+    // Bounded back-off (≤ 0.5 s) over 6 s of 503s means many attempts.
+    assert!(rejected.len() >= 4, "retried after 503: {subscribes:?}");
     assert_eq!(
         accepted.len(),
         1,
@@ -143,7 +144,7 @@ async fn check_06_single_subscribe_in_flight_and_retries() {
     // one was answered; the gaps stay bounded by the back-off maximum (with slack for load).
     for pair in subscribes.windows(2) {
         let gap = pair[1].received_at.duration_since(pair[0].received_at);
-        assert!(gap <= backoff_max + Duration::from_secs(3), "gap {gap:?}");
+        assert!(gap <= backoff_max + Duration::from_secs(4), "gap {gap:?}");
     }
 }
 

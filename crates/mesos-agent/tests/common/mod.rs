@@ -158,3 +158,154 @@ pub async fn post_json(addr: SocketAddr, body: &serde_json::Value) -> RawRespons
     )
     .await
 }
+
+/// A SUBSCRIBE made by hand, reading the chunked RecordIO stream: an "executor" that does
+/// exactly what a test says and nothing else.
+pub struct RawSubscription {
+    stream: tokio::net::TcpStream,
+    /// Bytes read but not yet decoded from the HTTP chunked framing.
+    wire: Vec<u8>,
+    /// De-chunked body bytes not yet decoded as RecordIO.
+    body: Vec<u8>,
+    /// Whether the terminal chunk arrived.
+    pub ended: bool,
+}
+
+impl RawSubscription {
+    /// Sends SUBSCRIBE (with `subscribe`) and reads the response head; panics unless 200.
+    pub async fn open(agent: &Agent, subscribe: serde_json::Value) -> RawSubscription {
+        let config = agent.config();
+        let body = serde_json::json!({
+            "type": "SUBSCRIBE",
+            "executor_id": {"value": config.executor_id.as_str()},
+            "framework_id": {"value": config.framework_id.as_str()},
+            "subscribe": subscribe,
+        })
+        .to_string();
+        let mut stream = tokio::net::TcpStream::connect(agent.endpoint())
+            .await
+            .unwrap();
+        let request = format!(
+            "POST /api/v1/executor HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut sub = RawSubscription {
+            stream,
+            wire: Vec::new(),
+            body: Vec::new(),
+            ended: false,
+        };
+        let head_end = loop {
+            if let Some(i) = find(&sub.wire, b"\r\n\r\n") {
+                break i;
+            }
+            assert!(
+                sub.fill().await,
+                "connection closed before the response head"
+            );
+        };
+        let head = String::from_utf8_lossy(&sub.wire[..head_end]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "{head}"
+        );
+        assert!(head.contains("content-type: application/json"), "{head}");
+        sub.wire.drain(..head_end + 4);
+        sub
+    }
+
+    async fn fill(&mut self) -> bool {
+        let mut buf = [0u8; 4096];
+        match tokio::time::timeout(HANG, self.stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => false,
+            Ok(Ok(n)) => {
+                self.wire.extend_from_slice(&buf[..n]);
+                true
+            }
+            Err(_) => panic!("no data from the agent within {HANG:?}"),
+        }
+    }
+
+    /// Moves complete HTTP chunks from `wire` to `body`.
+    fn dechunk(&mut self) {
+        while let Some(line_end) = find(&self.wire, b"\r\n") {
+            let size_text = String::from_utf8_lossy(&self.wire[..line_end]).to_string();
+            let size = usize::from_str_radix(size_text.trim(), 16).expect("chunk size");
+            if size == 0 {
+                self.ended = true;
+                self.wire.clear();
+                return;
+            }
+            let total = line_end + 2 + size + 2;
+            if self.wire.len() < total {
+                return;
+            }
+            self.body
+                .extend_from_slice(&self.wire[line_end + 2..line_end + 2 + size]);
+            self.wire.drain(..total);
+        }
+    }
+
+    fn decode_record(&mut self) -> Option<serde_json::Value> {
+        let line_end = self.body.iter().position(|b| *b == b'\n')?;
+        let len: usize = std::str::from_utf8(&self.body[..line_end])
+            .unwrap()
+            .parse()
+            .expect("record length");
+        if self.body.len() < line_end + 1 + len {
+            return None;
+        }
+        let record: Vec<u8> = self
+            .body
+            .drain(..line_end + 1 + len)
+            .skip(line_end + 1)
+            .collect();
+        Some(serde_json::from_slice(&record).expect("JSON event"))
+    }
+
+    /// The next event, or `None` when the stream ended.
+    pub async fn next_event(&mut self) -> Option<serde_json::Value> {
+        loop {
+            self.dechunk();
+            if let Some(event) = self.decode_record() {
+                return Some(event);
+            }
+            if self.ended || !self.fill().await {
+                return None;
+            }
+        }
+    }
+
+    /// The next event of type `kind`, skipping others.
+    pub async fn next_event_of(&mut self, kind: &str) -> serde_json::Value {
+        loop {
+            let event = self.next_event().await.expect("stream open");
+            if event["type"] == kind {
+                return event;
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// An UPDATE call body for `task` in `state` from the executor of `agent`'s config.
+pub fn update_call(agent: &Agent, task: &str, state: &str, uuid: uuid::Uuid) -> serde_json::Value {
+    let config = agent.config();
+    serde_json::json!({
+        "type": "UPDATE",
+        "executor_id": {"value": config.executor_id.as_str()},
+        "framework_id": {"value": config.framework_id.as_str()},
+        "update": {"status": {
+            "task_id": {"value": task},
+            "state": state,
+            "source": "SOURCE_EXECUTOR",
+            "uuid": mesos::wire::encode_base64(uuid.as_bytes()),
+        }}
+    })
+}
