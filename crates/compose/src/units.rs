@@ -12,39 +12,53 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    let mut total = 0f64;
+    let mut total_nanos: u128 = 0;
     let mut rest = s;
+    let invalid = || format!("invalid duration \"{text}\"");
     while !rest.is_empty() {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(|| format!("invalid duration \"{text}\": missing unit"))?;
-        if num_len == 0 {
-            return Err(format!("invalid duration \"{text}\""));
-        }
-        let value: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration \"{text}\""))?;
+        let number = &rest[..num_len];
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let factor = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
+        let unit_nanos: u128 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             unit => {
                 return Err(format!(
                     "invalid duration \"{text}\": unknown unit \"{unit}\""
                 ))
             }
         };
-        total += value * factor;
         rest = &rest[unit_len..];
+        // Integer arithmetic, so that formatting and parsing round-trip exactly.
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(invalid());
+        }
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| invalid())?
+        };
+        let mut part = whole.checked_mul(unit_nanos).ok_or_else(invalid)?;
+        let mut scale = unit_nanos;
+        for digit in fraction.chars() {
+            let d = digit.to_digit(10).ok_or_else(invalid)? as u128;
+            scale /= 10;
+            part += d * scale;
+        }
+        total_nanos = total_nanos.checked_add(part).ok_or_else(invalid)?;
     }
-    Duration::try_from_secs_f64(total).map_err(|_| format!("invalid duration \"{text}\""))
+    let secs = u64::try_from(total_nanos / 1_000_000_000).map_err(|_| invalid())?;
+    Ok(Duration::new(secs, (total_nanos % 1_000_000_000) as u32))
 }
 
 /// Formats a duration in the compact form compose accepts (`1m30s`, `500ms`, `0s`).
@@ -125,6 +139,10 @@ mod tests {
         assert!(parse_duration("10x").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration(".s").is_err());
+        assert!(parse_duration("1..2s").is_err());
+        let d = Duration::new(3723, 4_000_001);
+        assert_eq!(parse_duration(&format_duration(d)).unwrap(), d);
         assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
         assert_eq!(format_duration(Duration::from_millis(1500)), "1s500ms");
         assert_eq!(format_duration(Duration::ZERO), "0s");
