@@ -1,0 +1,400 @@
+//! Pod up/down times for a 3-service pod, side by side in one run (SPEC §11):
+//! - dce's runtime: containers created and started with bollard the way `create` does (per-pod
+//!   bridge network, an infra container owning the network namespace, the 3 services joining it,
+//!   created and started in parallel), then this crate's `stop_pod` + `remove_pod`;
+//! - `docker-compose up -d` / `down` (Debian's v1 at /usr/bin/docker-compose);
+//! - plain Docker CLI calls: `docker network create`, `docker run -d` × 4, `docker rm -f`,
+//!   `docker network rm`.
+//!
+//! Runs are interleaved (the method order rotates each round). Every object carries a run label
+//! and is removed at the end. `cargo bench -p docker --bench pod_up_down` (`BENCH_RUNS=N`,
+//! default 5).
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptions, ListContainersOptions, StartContainerOptions,
+};
+use bollard::Docker;
+use docker::remove::{remove_pod, RemoveOptions};
+use docker::{stop_pod, ContainerRole, PodContainer, RunningPod};
+use futures_util::future::try_join_all;
+use testkit::{TestRun, BUSYBOX_IMAGE};
+
+const SERVICES: [&str; 3] = ["a", "b", "c"];
+/// Exits on SIGTERM at once (busybox `sh` as PID 1 would otherwise ignore it).
+const SERVICE_SCRIPT: &str = "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done";
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+enum Method {
+    Runtime,
+    ComposeV1,
+    Cli,
+}
+
+impl Method {
+    const ALL: [Method; 3] = [Method::Runtime, Method::ComposeV1, Method::Cli];
+
+    fn label(self) -> &'static str {
+        match self {
+            Method::Runtime => "dce runtime (bollard, stop_pod+remove_pod)",
+            Method::ComposeV1 => "docker-compose v1 up -d / down",
+            Method::Cli => "docker CLI run -d / rm -f",
+        }
+    }
+
+    /// Containers running after `up`.
+    fn expected_running(self) -> usize {
+        match self {
+            Method::ComposeV1 => SERVICES.len(),
+            Method::Runtime | Method::Cli => SERVICES.len() + 1,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    up: Vec<Duration>,
+    down: Vec<Duration>,
+}
+
+#[tokio::main]
+async fn main() -> BenchResult<()> {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5);
+    let docker = testkit::docker().await?;
+    testkit::ensure_busybox_image(&docker).await?;
+    let run = TestRun::new();
+    let compose_dir = tempfile::tempdir()?;
+    let compose_file = compose_dir.path().join("docker-compose.yml");
+    std::fs::write(&compose_file, compose_yaml(&run))?;
+
+    let mut samples: HashMap<Method, Samples> = HashMap::new();
+    for round in 0..runs {
+        for offset in 0..Method::ALL.len() {
+            let method = Method::ALL[(round + offset) % Method::ALL.len()];
+            let project = run.name(&format!("bench{round}{}", method_tag(method)));
+            run.also_clean_label("com.docker.compose.project", &project);
+            let (up, down) = match method {
+                Method::Runtime => runtime_round(&docker, &run, &project).await?,
+                Method::ComposeV1 => compose_round(&docker, &run, &project, &compose_file).await?,
+                Method::Cli => cli_round(&docker, &run, &project).await?,
+            };
+            let entry = samples.entry(method).or_default();
+            entry.up.push(up);
+            entry.down.push(down);
+        }
+    }
+    run.cleanup().await?;
+    print_report(runs, &samples);
+    Ok(())
+}
+
+fn method_tag(method: Method) -> &'static str {
+    match method {
+        Method::Runtime => "rt",
+        Method::ComposeV1 => "cv",
+        Method::Cli => "cli",
+    }
+}
+
+fn compose_yaml(run: &TestRun) -> String {
+    let script = SERVICE_SCRIPT.replace('$', "$$");
+    let mut yaml = String::from("services:\n");
+    for service in SERVICES {
+        yaml.push_str(&format!(
+            "  {service}:\n    image: {BUSYBOX_IMAGE}\n    command: [\"sh\", \"-c\", \"{script}\"]\n    labels:\n      {}: {}\n",
+            testkit::RUN_LABEL,
+            run.id()
+        ));
+    }
+    yaml
+}
+
+/// Number of running containers of `project` (by the run label and name prefix).
+async fn running(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<usize> {
+    let options = ListContainersOptions {
+        filters: Some(HashMap::from([
+            ("label".to_string(), vec![run.label_filter()]),
+            ("name".to_string(), vec![project.to_string()]),
+            ("status".to_string(), vec!["running".to_string()]),
+        ])),
+        ..Default::default()
+    };
+    Ok(docker.list_containers(Some(options)).await?.len())
+}
+
+async fn check(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    method: Method,
+    up: bool,
+) -> BenchResult<()> {
+    let count = running(docker, run, project).await?;
+    let expected = if up { method.expected_running() } else { 0 };
+    if count != expected {
+        return Err(format!(
+            "{method:?} {}: {count} running, expected {expected}",
+            if up { "up" } else { "down" }
+        )
+        .into());
+    }
+    Ok(())
+}
+
+async fn runtime_round(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+) -> BenchResult<(Duration, Duration)> {
+    let started = Instant::now();
+    let pod = runtime_up(docker, run, project).await?;
+    let up = started.elapsed();
+    check(docker, run, project, Method::Runtime, true).await?;
+    let started = Instant::now();
+    stop_pod(docker, &pod, STOP_DEADLINE).await;
+    let report = remove_pod(docker, &pod, &RemoveOptions::default()).await;
+    let down = started.elapsed();
+    if !report.is_clean() {
+        return Err(format!("runtime removal: {:?}", report.errors).into());
+    }
+    check(docker, run, project, Method::Runtime, false).await?;
+    Ok((up, down))
+}
+
+/// What `create` does for this pod, as direct Engine API calls.
+async fn runtime_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<RunningPod> {
+    let labels = run.labels();
+    let network = docker
+        .create_network(NetworkCreateRequest {
+            name: format!("{project}-net"),
+            labels: Some(labels.clone()),
+            ..Default::default()
+        })
+        .await?
+        .id;
+    let infra_name = format!("{project}-infra");
+    let infra = create(docker, &infra_name, &labels, network.clone()).await?;
+    docker
+        .start_container(&infra, None::<StartContainerOptions>)
+        .await?;
+    let infra_mode = format!("container:{infra}");
+    let services = SERVICES.iter().map(|service| {
+        let name = format!("{project}-{service}-1");
+        let labels = labels.clone();
+        let mode = infra_mode.clone();
+        async move {
+            let id = create(docker, &name, &labels, mode).await?;
+            docker
+                .start_container(&id, None::<StartContainerOptions>)
+                .await?;
+            Ok::<_, bollard::errors::Error>(PodContainer {
+                service: service.to_string(),
+                id,
+                name,
+                role: ContainerRole::Service,
+                depends_on: Vec::new(),
+                stop_signal: None,
+                stop_grace_period: None,
+            })
+        }
+    });
+    let mut containers = vec![PodContainer {
+        service: "infra".into(),
+        id: infra,
+        name: infra_name,
+        role: ContainerRole::Infra,
+        depends_on: Vec::new(),
+        stop_signal: None,
+        stop_grace_period: None,
+    }];
+    containers.extend(try_join_all(services).await?);
+    Ok(RunningPod {
+        project: project.into(),
+        containers,
+        networks: vec![network],
+        volumes: Vec::new(),
+        cgroup_parent: None,
+    })
+}
+
+async fn create(
+    docker: &Docker,
+    name: &str,
+    labels: &HashMap<String, String>,
+    network_mode: String,
+) -> Result<String, bollard::errors::Error> {
+    let body = ContainerCreateBody {
+        image: Some(BUSYBOX_IMAGE.into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), SERVICE_SCRIPT.into()]),
+        labels: Some(labels.clone()),
+        host_config: Some(HostConfig {
+            network_mode: Some(network_mode),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptions {
+        name: Some(name.into()),
+        platform: String::new(),
+    };
+    Ok(docker.create_container(Some(options), body).await?.id)
+}
+
+async fn compose_round(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    file: &std::path::Path,
+) -> BenchResult<(Duration, Duration)> {
+    let compose = |args: &[&str]| {
+        let mut command = Command::new("docker-compose");
+        command
+            .arg("-p")
+            .arg(project)
+            .arg("-f")
+            .arg(file)
+            .args(args);
+        command
+    };
+    let up = timed(compose(&["up", "-d"]))?;
+    check(docker, run, project, Method::ComposeV1, true).await?;
+    let down = timed(compose(&["down"]))?;
+    check(docker, run, project, Method::ComposeV1, false).await?;
+    Ok((up, down))
+}
+
+async fn cli_round(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+) -> BenchResult<(Duration, Duration)> {
+    let label = run.label_filter();
+    let network = format!("{project}-net");
+    let infra = format!("{project}-infra");
+    let docker_cli = |args: Vec<String>| {
+        let mut command = Command::new("docker");
+        command.args(args);
+        command
+    };
+    let run_args = |name: &str, network_mode: &str| -> Vec<String> {
+        [
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            &label,
+            "--network",
+            network_mode,
+            BUSYBOX_IMAGE,
+            "sh",
+            "-c",
+            SERVICE_SCRIPT,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut names = vec![infra.clone()];
+    names.extend(SERVICES.iter().map(|s| format!("{project}-{s}-1")));
+
+    let started = Instant::now();
+    timed(docker_cli(
+        ["network", "create", "--label", &label, &network]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+    ))?;
+    timed(docker_cli(run_args(&infra, &network)))?;
+    for name in &names[1..] {
+        timed(docker_cli(run_args(name, &format!("container:{infra}"))))?;
+    }
+    let up = started.elapsed();
+    check(docker, run, project, Method::Cli, true).await?;
+
+    let started = Instant::now();
+    let mut rm: Vec<String> = vec!["rm".into(), "-f".into()];
+    rm.extend(names.iter().cloned());
+    timed(docker_cli(rm))?;
+    timed(docker_cli(vec!["network".into(), "rm".into(), network]))?;
+    let down = started.elapsed();
+    check(docker, run, project, Method::Cli, false).await?;
+    Ok((up, down))
+}
+
+/// Runs a command to completion, failing on a non-zero exit.
+fn timed(mut command: Command) -> BenchResult<Duration> {
+    let started = Instant::now();
+    let output = command.output()?;
+    if !output.status.success() {
+        return Err(format!(
+            "{command:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
+    }
+    Ok(started.elapsed())
+}
+
+fn stats(samples: &[Duration]) -> (f64, f64, f64) {
+    let mut secs: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
+    secs.sort_by(f64::total_cmp);
+    let median = if secs.len() % 2 == 1 {
+        secs[secs.len() / 2]
+    } else {
+        (secs[secs.len() / 2 - 1] + secs[secs.len() / 2]) / 2.0
+    };
+    (median, secs[0], secs[secs.len() - 1])
+}
+
+fn print_report(runs: usize, samples: &HashMap<Method, Samples>) {
+    println!("\n3-service pod, {runs} interleaved runs, seconds (median / min / max)\n");
+    println!("{:<44} {:>24} {:>24}", "method", "up", "down");
+    let mut medians = HashMap::new();
+    for method in Method::ALL {
+        let Some(s) = samples.get(&method) else {
+            continue;
+        };
+        let up = stats(&s.up);
+        let down = stats(&s.down);
+        medians.insert(method, (up.0, down.0));
+        println!(
+            "{:<44} {:>7.3} / {:.3} / {:.3} {:>7.3} / {:.3} / {:.3}",
+            method.label(),
+            up.0,
+            up.1,
+            up.2,
+            down.0,
+            down.1,
+            down.2
+        );
+    }
+    let (Some(rt), Some(cv), Some(cli)) = (
+        medians.get(&Method::Runtime),
+        medians.get(&Method::ComposeV1),
+        medians.get(&Method::Cli),
+    ) else {
+        return;
+    };
+    println!("\nratios of medians (runtime / other):");
+    println!(
+        "  vs docker-compose v1: up {:.2}, down {:.2}",
+        rt.0 / cv.0,
+        rt.1 / cv.1
+    );
+    println!(
+        "  vs docker CLI:        up {:.2}, down {:.2}",
+        rt.0 / cli.0,
+        rt.1 / cli.1
+    );
+}
