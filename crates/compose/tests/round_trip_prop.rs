@@ -22,10 +22,6 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn name() -> impl Strategy<Value = String> {
-    "[a-z][a-z0-9_]{0,7}"
-}
-
 fn duration() -> impl Strategy<Value = Duration> {
     (0u64..100_000, 0u32..1_000_000_000).prop_map(|(s, n)| Duration::new(s, n))
 }
