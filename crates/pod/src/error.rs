@@ -87,9 +87,6 @@ pub enum PodError {
     /// `/proc/<pid>/stat` could not be read or parsed.
     #[error("cannot read the start time of process {pid}: {message}")]
     ProcessStartTime { pid: u32, message: String },
-    /// The plan could not be turned back into compose YAML.
-    #[error("cannot serialize the generated compose file: {message}")]
-    Serialize { message: String },
 }
 
 impl PodError {

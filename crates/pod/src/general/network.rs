@@ -197,6 +197,13 @@ fn share_namespace(
                 expose.push(text);
             }
         }
+        if !service.extra_hosts.is_empty() {
+            notes.service(
+                name,
+                "extra_hosts",
+                "moved to the infra container, which owns the pod's /etc/hosts",
+            );
+        }
         for entry in std::mem::take(&mut service.extra_hosts) {
             match hosts.get(&entry.hostname) {
                 Some((ip, _)) if *ip == entry.ip => {}

@@ -40,11 +40,11 @@ pub fn republished(spec: &PortSpec, host_port: Option<u16>) -> PortSpec {
 /// Compose short syntax of a port, for explanations (`127.0.0.1:80:8080/udp`).
 pub fn short_form(spec: &PortSpec) -> String {
     let mut text = String::new();
-    if let Some(ip) = spec.host_ip {
-        text.push_str(&format!("{ip}:"));
-    }
-    if let Some(published) = spec.published {
-        text.push_str(&format!("{published}:"));
+    match (spec.host_ip, spec.published) {
+        (Some(ip), Some(published)) => text.push_str(&format!("{ip}:{published}:")),
+        (Some(ip), None) => text.push_str(&format!("{ip}::")),
+        (None, Some(published)) => text.push_str(&format!("{published}:")),
+        (None, None) => {}
     }
     text.push_str(&spec.target.to_string());
     if spec.protocol != compose::Protocol::Tcp {

@@ -11,7 +11,6 @@ use compose::{
 };
 
 use super::{InfraSpec, PodNetwork, PodPlan};
-use crate::error::PodError;
 
 /// Service name of the infra container in the generated compose file.
 pub const INFRA_SERVICE: &str = "dce-infra";
@@ -110,10 +109,4 @@ fn infra_network(infra: &InfraSpec) -> compose::Network {
             ..compose::Network::default()
         }
     }
-}
-
-pub(super) fn to_yaml(project: &Project) -> Result<String, PodError> {
-    project.to_yaml().map_err(|e| PodError::Serialize {
-        message: e.to_string(),
-    })
 }

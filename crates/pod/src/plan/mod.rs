@@ -264,8 +264,8 @@ impl PodPlan {
     }
 
     /// [`Self::compose_project`] as YAML, written to `pod/generated-compose.yml`.
-    pub fn generated_compose(&self) -> Result<String, crate::PodError> {
-        compose_form::to_yaml(&self.compose_project())
+    pub fn generated_compose(&self) -> String {
+        self.compose_project().to_yaml()
     }
 }
 
