@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use bollard::query_parameters::CreateImageOptions;
+use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions};
 use bollard::{body_full, Docker};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -14,36 +14,72 @@ use crate::TestkitError;
 /// The image every Docker test uses; built offline by [`ensure_busybox_image`].
 pub const BUSYBOX_IMAGE: &str = "dce-test-busybox:latest";
 
+/// A stand-in infra image for tests that cannot build dce's own (outside `crates/dce`): the same
+/// busybox root whose entrypoint sleeps until SIGTERM/SIGINT and then exits 0, like `dce pause`.
+pub const PAUSE_IMAGE: &str = "dce-test-pause:latest";
+
+const PAUSE_ENTRYPOINT: &str = r#"ENTRYPOINT ["/bin/sh","-c","trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]"#;
+const PAUSE_ARGV: [&str; 3] = [
+    "/bin/sh",
+    "-c",
+    "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done",
+];
+const BUSYBOX_CMD: &str = r#"CMD ["/bin/sh"]"#;
+
 const HOST_BUSYBOX: &str = "/bin/busybox";
 
 static BUILT: OnceCell<()> = OnceCell::const_new();
 
-/// Makes sure [`BUSYBOX_IMAGE`] exists, importing it when it does not. Idempotent and cheap after
-/// the first call; concurrent callers in one process wait for one import.
+/// Makes sure [`BUSYBOX_IMAGE`] and [`PAUSE_IMAGE`] exist, importing them when they do not.
+/// Idempotent and cheap after the first call; concurrent callers in one process wait for one
+/// import.
 pub async fn ensure_busybox_image(docker: &Docker) -> Result<(), TestkitError> {
     BUILT
         .get_or_try_init(|| async {
-            if docker.inspect_image(BUSYBOX_IMAGE).await.is_ok() {
-                return Ok(());
+            for (image, change, wanted) in [
+                (BUSYBOX_IMAGE, BUSYBOX_CMD, (None, Some(vec!["/bin/sh"]))),
+                (
+                    PAUSE_IMAGE,
+                    PAUSE_ENTRYPOINT,
+                    (Some(PAUSE_ARGV.to_vec()), None),
+                ),
+            ] {
+                // A stale or foreign image under our tag is replaced.
+                let inspect = docker.inspect_image(image).await.ok();
+                let old_id = inspect.as_ref().and_then(|i| i.id.clone());
+                let current = inspect
+                    .and_then(|i| i.config)
+                    .map(|c| (c.entrypoint, c.cmd));
+                let wanted = (
+                    wanted.0.map(|v| v.iter().map(|s| s.to_string()).collect()),
+                    wanted.1.map(|v| v.iter().map(|s| s.to_string()).collect()),
+                );
+                if current != Some(wanted) {
+                    import(docker, image, change).await?;
+                    if let Some(old_id) = old_id {
+                        // Best effort: an image still used by a container stays.
+                        let _ = docker
+                            .remove_image(&old_id, None::<RemoveImageOptions>, None)
+                            .await;
+                    }
+                }
             }
-            import(docker).await
+            Ok::<_, TestkitError>(())
         })
         .await
         .map(|_| ())
 }
 
-async fn import(docker: &Docker) -> Result<(), TestkitError> {
+async fn import(docker: &Docker, image: &str, change: &str) -> Result<(), TestkitError> {
     let tar = tokio::task::spawn_blocking(rootfs_tar)
         .await
         .map_err(std::io::Error::other)??;
-    let (repo, tag) = BUSYBOX_IMAGE
-        .split_once(':')
-        .unwrap_or((BUSYBOX_IMAGE, "latest"));
+    let (repo, tag) = image.split_once(':').unwrap_or((image, "latest"));
     let options = CreateImageOptions {
         from_src: Some("-".to_string()),
         repo: Some(repo.to_string()),
         tag: Some(tag.to_string()),
-        changes: vec![r#"CMD ["/bin/sh"]"#.to_string()],
+        changes: vec![change.to_string()],
         ..Default::default()
     };
     docker

@@ -7,7 +7,7 @@
 mod busybox;
 mod run;
 
-pub use busybox::{ensure_busybox_image, BUSYBOX_IMAGE};
+pub use busybox::{ensure_busybox_image, BUSYBOX_IMAGE, PAUSE_IMAGE};
 pub use run::{TestRun, RUN_LABEL};
 
 use bollard::Docker;

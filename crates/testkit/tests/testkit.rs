@@ -76,3 +76,36 @@ async fn busybox_image_runs_and_guard_removes_everything() {
         .unwrap();
     assert!(volumes.volumes.unwrap_or_default().is_empty());
 }
+
+#[tokio::test]
+async fn pause_image_stops_on_sigterm_with_exit_0() {
+    let docker = docker().await.unwrap();
+    ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let options = CreateContainerOptions {
+        name: Some(run.name("pause")),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(testkit::PAUSE_IMAGE.to_string()),
+        labels: Some(run.labels()),
+        ..Default::default()
+    };
+    let created = docker.create_container(Some(options), body).await.unwrap();
+    docker.start_container(&created.id, None).await.unwrap();
+    let stop = bollard::query_parameters::StopContainerOptions {
+        t: Some(30),
+        ..Default::default()
+    };
+    docker
+        .stop_container(&created.id, Some(stop))
+        .await
+        .unwrap();
+    let state = docker
+        .inspect_container(&created.id, None)
+        .await
+        .unwrap()
+        .state
+        .unwrap();
+    assert_eq!(state.exit_code, Some(0));
+}
