@@ -144,13 +144,6 @@ fn usable_parent(
     driver: Option<CgroupDriver>,
     container_id: &str,
 ) -> Result<String, String> {
-    match driver {
-        Some(CgroupDriver::Cgroupfs) => {}
-        Some(CgroupDriver::Systemd) => {
-            return Err("Docker uses the systemd cgroup driver, which accepts only slice names, not the executor's cgroup path".to_string())
-        }
-        None => return Err("the Docker cgroup driver is unknown".to_string()),
-    }
     let cgroup = cgroup.ok_or("the executor's cgroup could not be read from /proc/self/cgroup")?;
     let last = cgroup.path.rsplit('/').next().unwrap_or_default();
     if container_id.is_empty() || last != container_id {
@@ -158,6 +151,13 @@ fn usable_parent(
             "the executor's cgroup `{}` is not dedicated to its Mesos container `{container_id}`",
             cgroup.path
         ));
+    }
+    match driver {
+        Some(CgroupDriver::Cgroupfs) => {}
+        Some(CgroupDriver::Systemd) => {
+            return Err("Docker uses the systemd cgroup driver, which accepts only slice names, not the executor's cgroup path".to_string())
+        }
+        None => return Err("the Docker cgroup driver is unknown".to_string()),
     }
     Ok(cgroup.path.clone())
 }

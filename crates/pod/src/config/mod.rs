@@ -369,6 +369,26 @@ fn override_key(label: &str) -> Option<&str> {
         .map(|at| &label[at + ".config.".len()..])
 }
 
+/// The key table as Markdown (`| key | default | task label | meaning |`), so documentation is
+/// generated from, or checked against, the same table the parser uses.
+pub fn reference_markdown() -> String {
+    let mut text =
+        String::from("| key | default | task label override | meaning |\n|---|---|---|---|\n");
+    for key in config_keys() {
+        let default = if key.default.is_empty() {
+            "(unset)".to_string()
+        } else {
+            format!("`{}`", key.default)
+        };
+        let override_ = if key.task_override { "yes" } else { "no" };
+        text.push_str(&format!(
+            "| `{}` | {default} | {override_} | {} |\n",
+            key.name, key.meaning
+        ));
+    }
+    text
+}
+
 /// The first config file that exists: `explicit` is returned even when missing, so that reading
 /// it reports the error rather than silently falling back.
 pub fn locate_config_file(

@@ -172,3 +172,19 @@ fn key_table_has_unique_documented_keys() {
     names.dedup();
     assert_eq!(before, names.len());
 }
+
+#[test]
+fn reference_lists_every_key() {
+    let text = reference_markdown();
+    for key in config_keys() {
+        assert!(
+            text.contains(&format!("| `{}` |", key.name)),
+            "{}",
+            key.name
+        );
+    }
+    assert!(
+        text.contains("| `launchtask.timeout` | `500s` | yes |"),
+        "{text}"
+    );
+}

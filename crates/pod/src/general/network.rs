@@ -419,11 +419,18 @@ fn compose_networking(
         }
         match &service.network_mode {
             Some(NetworkMode::Service(other)) => {
+                let other = other.clone();
                 let target = container_names
-                    .get(other)
+                    .get(&other)
                     .cloned()
                     .unwrap_or_else(|| other.clone());
                 service.network_mode = Some(NetworkMode::Container(target));
+                if !service.depends_on.contains_key(&other) {
+                    notes.service(name, "depends_on", format!("`{other}` added: the service joins its network namespace, so it starts after it"));
+                    service
+                        .depends_on
+                        .insert(other, compose::DependsOn::default());
+                }
             }
             None if service.networks.is_empty() => {
                 service

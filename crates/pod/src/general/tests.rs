@@ -298,7 +298,8 @@ fn compose_networking_keeps_ports_on_services() {
         .contains_key("default"));
     let names: Vec<_> = plan
         .networks_to_create()
-        .map(|(k, n)| (k.clone(), n.name.clone().unwrap()))
+        .into_iter()
+        .map(|(k, n)| (k, n.name.unwrap()))
         .collect();
     assert_eq!(
         names,
@@ -313,7 +314,102 @@ fn compose_networking_keeps_ports_on_services() {
 }
 
 #[test]
+fn shared_mode_creates_the_infra_network_unless_pre_existing() {
+    let p = project(vec![("web", service(vec![]))]);
+    let shared = plan(p.clone(), &task()).unwrap();
+    let networks = shared.networks_to_create();
+    assert_eq!(networks.len(), 1);
+    assert_eq!(networks[0].0, "default");
+    assert_eq!(
+        networks[0].1.name,
+        Some(format!("{}_default", shared.project_name))
+    );
+    assert_eq!(
+        networks[0].1.labels["com.docker.compose.network"],
+        "default"
+    );
+    let mut task = task();
+    task.config.infra_network.pre_existing = true;
+    task.config.infra_network.name = Some("net".into());
+    let joined = plan(p, &task).unwrap();
+    assert!(joined.networks_to_create().is_empty());
+    assert_eq!(joined.infra().unwrap().network.name, "net");
+}
+
+#[test]
 fn empty_project_is_an_error() {
     let err = plan(compose::Project::default(), &task()).unwrap_err();
     assert_eq!(err.to_string(), "`services`: the pod has no services");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    fn offers() -> impl Strategy<Value = Vec<PortRange>> {
+        prop::collection::vec((1024u16..60000, 0u16..8), 0..4).prop_map(|items| {
+            items
+                .into_iter()
+                .map(|(begin, len)| PortRange {
+                    begin,
+                    end: begin + len,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn host_ports_are_deterministic_unique_and_offered(
+            counts in prop::collection::vec(0usize..5, 1..5),
+            offered in offers(),
+        ) {
+            let mut target = 1u16;
+            let services: Vec<(String, Service)> = counts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let ports = (0..*n)
+                        .map(|_| {
+                            target += 1;
+                            port(target, Some(80))
+                        })
+                        .collect();
+                    (format!("s{i}"), service(ports))
+                })
+                .collect();
+            let build = || {
+                let mut p = compose::Project::default();
+                for (name, s) in &services {
+                    p.services.insert(name.clone(), s.clone());
+                }
+                p
+            };
+            let mut task = task();
+            task.offered_ports = offered.clone();
+            let needed: usize = counts.iter().sum();
+            let distinct: HashSet<u16> = offered.iter().flat_map(|r| r.begin..=r.end).collect();
+            match (plan(build(), &task), plan(build(), &task)) {
+                (Ok(first), Ok(second)) => {
+                    prop_assert_eq!(&first.ports, &second.ports);
+                    prop_assert_eq!(first.ports.len(), needed);
+                    let hosts: Vec<Option<u16>> = first.ports.iter().map(|m| m.host_port).collect();
+                    if distinct.is_empty() {
+                        prop_assert!(hosts.iter().all(Option::is_none));
+                    } else {
+                        let unique: HashSet<_> = hosts.iter().collect();
+                        prop_assert_eq!(unique.len(), hosts.len());
+                        prop_assert!(hosts.iter().all(|h| h.is_some_and(|p| distinct.contains(&p))));
+                    }
+                }
+                (Err(PodError::NotEnoughPorts { needed: n, offered: o }), Err(_)) => {
+                    prop_assert_eq!(n, needed);
+                    prop_assert_eq!(o, distinct.len());
+                    prop_assert!(needed > distinct.len() && !distinct.is_empty());
+                }
+                (first, _) => prop_assert!(false, "unexpected outcome {:?}", first.err()),
+            }
+        }
+    }
 }

@@ -16,7 +16,7 @@ use super::{InfraSpec, PodNetwork, PodPlan};
 pub const INFRA_SERVICE: &str = "dce-infra";
 
 /// Network key of the infra container's network in the generated compose file.
-const INFRA_NETWORK_KEY: &str = "default";
+pub(super) const INFRA_NETWORK_KEY: &str = "default";
 
 pub(super) fn compose_project(plan: &PodPlan) -> Project {
     let mut project = plan.project.clone();
@@ -93,7 +93,7 @@ fn infra_service(infra: &InfraSpec) -> Service {
     }
 }
 
-fn infra_network(infra: &InfraSpec) -> compose::Network {
+pub(super) fn infra_network(infra: &InfraSpec) -> compose::Network {
     let network = &infra.network;
     if network.pre_existing {
         compose::Network {

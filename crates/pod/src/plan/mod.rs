@@ -247,9 +247,24 @@ impl PodPlan {
         }
     }
 
-    /// Networks of the project that dce creates (not external), by key.
-    pub fn networks_to_create(&self) -> impl Iterator<Item = (&String, &compose::Network)> {
-        self.project.networks.iter().filter(|(_, n)| !n.external)
+    /// Every network dce creates for the pod, by compose key, each with its engine name in
+    /// `name` and its labels: the infra container's per-pod network in shared mode (unless the
+    /// operator's pre-existing one is used), the project's non-external networks in compose mode.
+    pub fn networks_to_create(&self) -> Vec<(String, compose::Network)> {
+        let mut networks: Vec<_> = self
+            .project
+            .networks
+            .iter()
+            .filter(|(_, n)| !n.external)
+            .map(|(k, n)| (k.clone(), n.clone()))
+            .collect();
+        if let Some(infra) = self.infra().filter(|i| !i.network.pre_existing) {
+            networks.push((
+                compose_form::INFRA_NETWORK_KEY.to_string(),
+                compose_form::infra_network(infra),
+            ));
+        }
+        networks
     }
 
     /// Volumes of the project that dce creates (not external), by key.
