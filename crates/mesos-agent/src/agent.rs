@@ -134,14 +134,20 @@ impl Agent {
         };
         let spawned = process::spawn(&launch, &ids, |sandbox| self.executor_env(sandbox))?;
         let handle = spawned.process.clone();
-        self.shared().with(|st| {
+        let (generation, timeout) = self.shared().with(|st| {
             st.process = Some((spawned.owner, spawned.process));
             st.executor = ExecutorPhase::Registering;
             st.exit = None;
             st.termination = None;
             st.destroyed_by_agent = false;
+            st.subscribed_since_launch = false;
+            st.launch_generation += 1;
+            (st.launch_generation, st.config.registration_timeout)
         });
         self.inner.shared.watch_exit(spawned.exit);
+        self.inner
+            .shared
+            .arm_registration_timeout(generation, timeout);
         Ok(handle)
     }
 
@@ -288,6 +294,13 @@ impl Agent {
                 .cloned()
                 .collect()
         })
+    }
+
+    /// A live feed of every update the agent journals from now on (e.g. for `dce up` to print
+    /// them as they arrive). A receiver that falls more than 1024 updates behind loses the
+    /// oldest ones (`RecvError::Lagged`); [`Agent::journal`] always has them all.
+    pub fn update_feed(&self) -> tokio::sync::broadcast::Receiver<UpdateRecord> {
+        self.shared().read(|st| st.feed.subscribe())
     }
 
     /// Every update of every task, in arrival order.

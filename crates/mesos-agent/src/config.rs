@@ -55,6 +55,9 @@ pub struct AgentConfig {
     pub agent_info: Option<AgentInfo>,
     /// Time between SHUTDOWN and the forcible destroy (`MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`).
     pub shutdown_grace_period: Duration,
+    /// `--executor_registration_timeout`: an executor launched by the agent that has not
+    /// subscribed by then is destroyed (ref §6.2 step 4).
+    pub registration_timeout: Duration,
     /// `--recovery_timeout` (`MESOS_RECOVERY_TIMEOUT`, only with checkpointing).
     pub recovery_timeout: Duration,
     /// `--executor_reregistration_timeout`: the reregistration window after a restart, and
@@ -89,6 +92,7 @@ impl Default for AgentConfig {
             framework_info: None,
             agent_info: None,
             shutdown_grace_period: Duration::from_secs(5),
+            registration_timeout: Duration::from_secs(60),
             recovery_timeout: Duration::from_secs(15 * 60),
             reregistration_timeout: Duration::from_secs(2),
             auth_token: None,

@@ -28,6 +28,9 @@ pub struct ExecutorLaunch {
     pub env_remove: Vec<String>,
     /// Directory under which the Mesos sandbox layout is created; a temporary one when `None`.
     pub sandbox_root: Option<PathBuf>,
+    /// Use exactly this directory as the sandbox (created if missing), e.g. a directory that
+    /// already holds the task's files; overrides `sandbox_root`.
+    pub sandbox_dir: Option<PathBuf>,
     /// Place the executor in per-container cgroups like the Mesos cgroups isolator.
     pub cgroup: Option<CgroupPlacement>,
 }
@@ -41,6 +44,7 @@ impl ExecutorLaunch {
             env: Vec::new(),
             env_remove: Vec::new(),
             sandbox_root: None,
+            sandbox_dir: None,
             cgroup: None,
         }
     }
@@ -202,9 +206,10 @@ pub(crate) fn spawn(
     ids: &SandboxIds<'_>,
     env_for: impl FnOnce(&Path) -> Vec<(String, String)>,
 ) -> Result<Spawned, AgentError> {
-    let (tempdir, root) = match &launch.sandbox_root {
-        Some(root) => (None, root.clone()),
-        None => {
+    let (tempdir, root) = match (&launch.sandbox_dir, &launch.sandbox_root) {
+        (Some(dir), _) => (None, dir.clone()),
+        (None, Some(root)) => (None, root.clone()),
+        (None, None) => {
             let dir = tempfile::Builder::new()
                 .prefix("mesos-agent-")
                 .tempdir()
@@ -216,7 +221,10 @@ pub(crate) fn spawn(
             (Some(dir), root)
         }
     };
-    let sandbox = sandbox_path(&root, ids);
+    let sandbox = match &launch.sandbox_dir {
+        Some(dir) => dir.clone(),
+        None => sandbox_path(&root, ids),
+    };
     std::fs::create_dir_all(&sandbox).map_err(|source| AgentError::Sandbox {
         path: sandbox.clone(),
         source,

@@ -77,6 +77,34 @@ impl Shared {
         });
     }
 
+    /// Destroys the executor of launch `generation` if it has not subscribed within `timeout`
+    /// (ref §6.2 step 4).
+    pub(crate) fn arm_registration_timeout(&self, generation: u64, timeout: Duration) {
+        let weak = self.weak.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            if let Some(shared) = weak.upgrade() {
+                shared.with(|st| {
+                    let current = st.launch_generation == generation;
+                    if current
+                        && !st.subscribed_since_launch
+                        && st.executor == ExecutorPhase::Registering
+                    {
+                        tracing::info!("executor did not register in time: destroying it");
+                        st.destroy(crate::state::Termination {
+                            state: mesos::TaskState::Failed,
+                            reason: mesos::Reason::ExecutorRegistrationTimeout,
+                            message: format!(
+                                "Executor did not register within {}",
+                                crate::env::stout_duration(timeout)
+                            ),
+                        });
+                    }
+                });
+            }
+        });
+    }
+
     /// After SHUTDOWN the agent destroys the executor once the grace period is over (ref §7.2).
     pub(crate) fn arm_shutdown_destroy(&self, grace: Duration) {
         let weak = self.weak.clone();

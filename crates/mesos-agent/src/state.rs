@@ -110,6 +110,12 @@ pub(crate) struct State {
     pub(crate) exit: Option<ExecutorExit>,
     pub(crate) termination: Option<Termination>,
     pub(crate) destroyed_by_agent: bool,
+    /// Counts executor launches, so a timer can tell whether its launch is still current.
+    pub(crate) launch_generation: u64,
+    /// Whether the executor subscribed since it was launched.
+    pub(crate) subscribed_since_launch: bool,
+    /// Live feed of journaled updates (for `dce up`).
+    pub(crate) feed: tokio::sync::broadcast::Sender<UpdateRecord>,
     pub(crate) delayed_acks: Vec<DelayedAck>,
 }
 
@@ -135,6 +141,9 @@ impl State {
             exit: None,
             termination: None,
             destroyed_by_agent: false,
+            launch_generation: 0,
+            subscribed_since_launch: false,
+            feed: tokio::sync::broadcast::channel(1024).0,
             delayed_acks: Vec::new(),
             config,
         }
@@ -369,6 +378,7 @@ impl State {
             return false;
         }
         self.executor = ExecutorPhase::Running;
+        self.subscribed_since_launch = true;
 
         let listed: HashSet<&TaskId> = subscribe
             .unacknowledged_tasks
@@ -479,7 +489,7 @@ impl State {
             ?disposition,
             "status update"
         );
-        self.journal.push(UpdateRecord {
+        let record = UpdateRecord {
             seq,
             task_id: status.task_id.clone(),
             status,
@@ -487,7 +497,10 @@ impl State {
             disposition,
             acks_sent: 0,
             received_at: Instant::now(),
-        });
+        };
+        // No receiver is fine: the feed is optional.
+        let _ = self.feed.send(record.clone());
+        self.journal.push(record);
         self.journal.len() - 1
     }
 

@@ -309,3 +309,19 @@ pub fn update_call(agent: &Agent, task: &str, state: &str, uuid: uuid::Uuid) -> 
         }}
     })
 }
+
+/// Polls `check` every 20 ms until it returns `Some` (for conditions outside the agent, such as
+/// files and processes); panics after [`HANG`].
+pub async fn poll<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + HANG;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
