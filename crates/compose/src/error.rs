@@ -13,11 +13,28 @@ pub struct Location {
     pub service: Option<String>,
     /// Dotted key path inside the service (or from the document root when no service).
     pub key: String,
+    /// 1-based line of the key in the file, when it could be found (block-style YAML).
+    pub line: Option<usize>,
+}
+
+impl Location {
+    /// A location without a line number.
+    pub fn new(file: impl Into<String>, service: Option<&str>, key: impl Into<String>) -> Self {
+        Location {
+            file: file.into(),
+            service: service.map(str::to_string),
+            key: key.into(),
+            line: None,
+        }
+    }
 }
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
         if let Some(service) = &self.service {
             write!(f, ": service \"{service}\"")?;
         }

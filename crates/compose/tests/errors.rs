@@ -43,14 +43,14 @@ fn unknown_keys_name_file_service_key_and_suggest() {
     let err = error_of("services:\n  web:\n    imagee: busybox\n");
     assert_eq!(
         err,
-        "compose.yml: service \"web\": key \"imagee\": unknown key (did you mean \"image\"?)"
+        "compose.yml:3: service \"web\": key \"imagee\": unknown key (did you mean \"image\"?)"
     );
     let err =
         error_of("services:\n  web:\n    image: busybox\n    healthcheck:\n      intervall: 5s\n");
     assert_contains(
         &err,
         &[
-            "service \"web\"",
+            "compose.yml:5: service \"web\"",
             "key \"healthcheck.intervall\"",
             "did you mean \"interval\"",
         ],
@@ -67,7 +67,7 @@ fn unknown_keys_name_file_service_key_and_suggest() {
     let err = error_of("services:\n  web:\n    image: busybox\n    frobnicate: 1\n");
     assert_eq!(
         err,
-        "compose.yml: service \"web\": key \"frobnicate\": unknown key"
+        "compose.yml:4: service \"web\": key \"frobnicate\": unknown key"
     );
 }
 
@@ -76,7 +76,7 @@ fn unsupported_keys_are_errors_not_ignored() {
     let err = error_of("services:\n  web:\n    image: busybox\n    secrets: [db_password]\n");
     assert_contains(
         &err,
-        &["compose.yml: service \"web\": key \"secrets\": not supported by dce"],
+        &["compose.yml:4: service \"web\": key \"secrets\": not supported by dce"],
     );
     let err = error_of("services:\n  web:\n    image: busybox\n    gpus: all\n");
     assert_contains(&err, &["key \"gpus\"", "not supported"]);
@@ -144,12 +144,17 @@ fn invalid_values_say_what_is_wrong() {
         ),
         ("pull_policy: sometimes", &["invalid pull_policy"]),
     ];
+    let err = error_of("services:\n  web:\n    image: busybox\n    ports:\n      - \"80\"\n      - target: 81\n        published: x\n");
+    assert_contains(
+        &err,
+        &["compose.yml:7: service \"web\": key \"ports[1].published\""],
+    );
     for (yaml, parts) in cases {
         let err = error_of(&format!(
             "services:\n  web:\n    image: busybox\n    {yaml}\n"
         ));
         assert_contains(&err, parts);
-        assert_contains(&err, &["compose.yml: service \"web\""]);
+        assert_contains(&err, &["compose.yml:", ": service \"web\""]);
     }
 }
 
@@ -303,7 +308,7 @@ fn required_variable_error() {
     );
     assert_eq!(
         err,
-        "compose.yml: service \"web\": key \"image\": interpolation failed: required variable TAG_MISSING is unset or empty: set TAG_MISSING to the release"
+        "compose.yml:3: service \"web\": key \"image\": interpolation failed: required variable TAG_MISSING is unset or empty: set TAG_MISSING to the release"
     );
     let err = error_of("services:\n  web:\n    image: x\n    environment:\n      A: \"${B?}\"\n");
     assert_contains(
@@ -424,7 +429,7 @@ fn inline_documents_are_labelled() {
     assert_contains(
         &err.to_string(),
         &[
-            "<TaskInfo.data>: service \"web\": key \"portz\"",
+            "<TaskInfo.data>:4: service \"web\": key \"portz\"",
             "did you mean \"ports\"",
         ],
     );
@@ -442,5 +447,8 @@ fn errors_in_override_files_name_that_file() {
     let err = load_in(dir.path(), &["base.yml", "override.yml"])
         .unwrap_err()
         .to_string();
-    assert_contains(&err, &["override.yml: service \"web\": key \"mem_limit\""]);
+    assert_contains(
+        &err,
+        &["override.yml:3: service \"web\": key \"mem_limit\""],
+    );
 }

@@ -102,11 +102,7 @@ impl<'a> FileSet<'a> {
                 None => (self.docs[id].label.clone(), None),
             };
             return Err(ComposeError::Invalid {
-                at: Location {
-                    file: from_label,
-                    service: from_service,
-                    key: "extends".to_string(),
-                },
+                at: Location::new(from_label, from_service.as_deref(), "extends"),
                 message: format!(
                     "extends unknown service \"{name}\" of {}",
                     self.docs[id].label

@@ -88,11 +88,7 @@ pub fn location(file: &str, path: &[String]) -> Location {
         }
         key.push_str(part);
     }
-    Location {
-        file: file.to_string(),
-        service,
-        key,
-    }
+    Location::new(file, service.as_deref(), key)
 }
 
 fn key_text(key: &Value) -> String {

@@ -5,6 +5,7 @@
 mod env;
 mod extends;
 mod interpolate;
+mod key_lines;
 mod merge_keys;
 mod project_checks;
 mod sandbox;
@@ -211,11 +212,7 @@ impl ProjectLoader {
         let label = path.display().to_string();
         let text = read_limited(&path, &label, self.limits.max_bytes)?;
         parse_env_file(&text, &self.env).map_err(|message| ComposeError::Invalid {
-            at: crate::error::Location {
-                file: label,
-                service: None,
-                key: String::new(),
-            },
+            at: crate::error::Location::new(label, None, ""),
             message,
         })
     }
@@ -282,6 +279,19 @@ pub(crate) struct ParsedDocument {
 /// Parses, merge-key-resolves, interpolates and types one document. Relative paths in it
 /// resolve against `base_dir`.
 pub(crate) fn parse_document(
+    label: &str,
+    text: &str,
+    base_dir: &Path,
+    sandbox: &Sandbox,
+    env: &InterpolationEnv,
+    limits: &YamlLimits,
+) -> Result<ParsedDocument, ComposeError> {
+    parse_document_unlined(label, text, base_dir, sandbox, env, limits)
+        .map_err(|e| key_lines::with_line(e, label, text))
+}
+
+/// [`parse_document`] without line numbers in errors.
+fn parse_document_unlined(
     label: &str,
     text: &str,
     base_dir: &Path,

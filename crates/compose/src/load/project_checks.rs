@@ -14,10 +14,12 @@ pub(crate) fn finish(
     origin: &IndexMap<String, String>,
     profiles: &[String],
 ) -> Result<Project, ComposeError> {
-    let at = |service: &str, key: &str| Location {
-        file: origin.get(service).cloned().unwrap_or_default(),
-        service: Some(service.to_string()),
-        key: key.to_string(),
+    let at = |service: &str, key: &str| {
+        Location::new(
+            origin.get(service).cloned().unwrap_or_default(),
+            Some(service),
+            key,
+        )
     };
     let invalid = |service: &str, key: &str, message: String| ComposeError::Invalid {
         at: at(service, key),
@@ -56,11 +58,7 @@ pub(crate) fn finish(
     if project.services.is_empty() {
         let file = origin.values().next().cloned().unwrap_or_default();
         return Err(ComposeError::Invalid {
-            at: Location {
-                file,
-                service: None,
-                key: "services".to_string(),
-            },
+            at: Location::new(file, None, "services"),
             message: "the project defines no (active) services".to_string(),
         });
     }

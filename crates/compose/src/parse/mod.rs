@@ -41,11 +41,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn loc(&self, key: &str) -> Location {
-        Location {
-            file: self.file.to_string(),
-            service: self.service.map(str::to_string),
-            key: key.to_string(),
-        }
+        Location::new(self.file, self.service, key)
     }
 
     pub fn invalid(&self, key: &str, message: impl Into<String>) -> ComposeError {
