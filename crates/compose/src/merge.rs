@@ -9,7 +9,7 @@ use std::hash::Hash;
 use indexmap::IndexMap;
 
 use crate::parse::PartialService;
-use crate::{Deploy, Healthcheck, Logging, Service};
+use crate::{Deploy, Healthcheck, Logging, Network, Service, Volume};
 
 /// Applies `over` on top of `base` (later file, or the extending service over its base).
 pub(crate) fn merge_partial(base: &mut PartialService, over: PartialService) {
@@ -79,6 +79,28 @@ fn merge_service(b: &mut Service, o: Service) {
     replace(&mut b.platform, o.platform);
     append_unique(&mut b.profiles, o.profiles);
     b.extensions.extend(o.extensions);
+}
+
+/// A top-level network defined in several files: set fields replace, maps merge by key.
+pub(crate) fn merge_network(b: &mut Network, o: Network) {
+    replace(&mut b.name, o.name);
+    replace(&mut b.driver, o.driver);
+    b.driver_opts.extend(o.driver_opts);
+    b.external |= o.external;
+    replace(&mut b.internal, o.internal);
+    replace(&mut b.attachable, o.attachable);
+    replace(&mut b.enable_ipv6, o.enable_ipv6);
+    replace(&mut b.ipam, o.ipam);
+    b.labels.extend(o.labels);
+}
+
+/// A top-level volume defined in several files: set fields replace, maps merge by key.
+pub(crate) fn merge_volume(b: &mut Volume, o: Volume) {
+    replace(&mut b.name, o.name);
+    replace(&mut b.driver, o.driver);
+    b.driver_opts.extend(o.driver_opts);
+    b.external |= o.external;
+    b.labels.extend(o.labels);
 }
 
 fn replace<T>(base: &mut Option<T>, over: Option<T>) {

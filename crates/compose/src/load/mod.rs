@@ -23,7 +23,7 @@ pub use interpolate::interpolate_str;
 pub use sandbox::{normalize, Sandbox, DEFAULT_COMPOSE_FILES};
 pub use yaml::YamlLimits;
 
-use crate::merge::merge_partial;
+use crate::merge::{merge_network, merge_partial, merge_volume};
 use crate::parse::{self, Ctx, PartialService};
 use crate::{ComposeError, Network, Project, Volume};
 
@@ -131,8 +131,8 @@ impl ProjectLoader {
             if doc.name.is_some() {
                 project.name = doc.name;
             }
-            merge_definitions(&mut project.networks, doc.networks);
-            merge_definitions(&mut project.volumes, doc.volumes);
+            merge_definitions(&mut project.networks, doc.networks, merge_network);
+            merge_definitions(&mut project.volumes, doc.volumes, merge_volume);
             project.extensions.extend(doc.extensions);
             for (name, partial) in resolved {
                 origin
@@ -226,9 +226,18 @@ struct SourceText {
     canonical: Option<PathBuf>,
 }
 
-fn merge_definitions<T>(base: &mut IndexMap<String, T>, over: IndexMap<String, T>) {
+fn merge_definitions<T>(
+    base: &mut IndexMap<String, T>,
+    over: IndexMap<String, T>,
+    merge: fn(&mut T, T),
+) {
     for (name, def) in over {
-        base.insert(name, def);
+        match base.get_mut(&name) {
+            Some(existing) => merge(existing, def),
+            None => {
+                base.insert(name, def);
+            }
+        }
     }
 }
 
