@@ -5,17 +5,14 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use bytes::Bytes;
-use mesos::{
-    Acknowledged, CapabilityType, Event, Reason, Source, Subscribed, TaskId, TaskInfo, TaskState,
-    TaskStatus,
-};
+use mesos::{CapabilityType, Event, Reason, Subscribed, TaskId, TaskInfo, TaskState};
 
 use crate::config::{AckPolicy, AgentConfig};
-use crate::journal::{
-    Disposition, RequestRecord, SentEvent, SubscriptionRecord, UpdateOrigin, UpdateRecord,
-};
+use crate::journal::{RequestRecord, SentEvent, SubscriptionRecord, UpdateOrigin, UpdateRecord};
 use crate::process::{ExecutorExit, ExecutorProcess, ProcessOwner};
 use crate::stream::{ChunkMode, EventStream};
+
+mod update_path;
 
 /// The executor as the agent sees it (ref §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,13 +297,7 @@ impl State {
         let place = self.task_mut(task_id).map(|t| t.place);
         match place {
             Some(TaskPlace::Queued) => {
-                self.pending.retain_mut(|p| match p {
-                    Pending::Task(id) => id != task_id,
-                    Pending::Group(ids) => {
-                        ids.retain(|id| id != task_id);
-                        !ids.is_empty()
-                    }
-                });
+                self.unqueue(task_id);
                 self.agent_update(
                     task_id,
                     TaskState::Killed,
@@ -329,6 +320,17 @@ impl State {
                 tracing::info!(task = %task_id, "KILL for an unknown task ignored");
             }
         }
+    }
+
+    /// Removes a task from the queued LAUNCH/LAUNCH_GROUPs.
+    fn unqueue(&mut self, task_id: &TaskId) {
+        self.pending.retain_mut(|p| match p {
+            Pending::Task(id) => id != task_id,
+            Pending::Group(ids) => {
+                ids.retain(|id| id != task_id);
+                !ids.is_empty()
+            }
+        });
     }
 
     /// The scheduler acknowledged the task's terminal update: the task becomes unknown.
@@ -422,139 +424,6 @@ impl State {
         true
     }
 
-    /// The agent's status update path for an executor's update (ref §5.5); returns the index of
-    /// the journal record.
-    pub(crate) fn status_update(&mut self, status: TaskStatus, origin: UpdateOrigin) -> usize {
-        let disposition = self.dispose(&status);
-        let record = self.record(status, origin, disposition);
-        if disposition.is_acked_by_agent() {
-            self.ack(record);
-        }
-        record
-    }
-
-    fn dispose(&mut self, status: &TaskStatus) -> Disposition {
-        if status
-            .agent_id
-            .as_ref()
-            .is_some_and(|a| a != &self.config.agent_id)
-        {
-            return Disposition::IgnoredAgentIdMismatch;
-        }
-        let uuid = status.uuid.clone().unwrap_or_default();
-        let Some(task) = self.task_mut(&status.task_id) else {
-            return Disposition::IgnoredUnknownTask;
-        };
-        match task.place {
-            TaskPlace::Completed => Disposition::IgnoredUnknownTask,
-            TaskPlace::Queued if !status.state.is_terminal() => Disposition::DroppedQueuedTask,
-            _ if task.terminal && task.terminal_uuid.as_ref() != Some(&uuid) => {
-                Disposition::DroppedAfterTerminal
-            }
-            _ if task.seen_uuids.contains(&uuid) => Disposition::Duplicate,
-            place => {
-                task.seen_uuids.insert(uuid.clone());
-                task.state = status.state.clone();
-                if status.state.is_terminal() {
-                    task.terminal = true;
-                    task.terminal_uuid = Some(uuid);
-                }
-                if place == TaskPlace::Queued {
-                    task.place = TaskPlace::Launched;
-                    let id = status.task_id.clone();
-                    self.pending.retain_mut(|p| match p {
-                        Pending::Task(t) => t != &id,
-                        Pending::Group(ids) => {
-                            ids.retain(|t| t != &id);
-                            !ids.is_empty()
-                        }
-                    });
-                }
-                Disposition::Accepted
-            }
-        }
-    }
-
-    fn record(
-        &mut self,
-        status: TaskStatus,
-        origin: UpdateOrigin,
-        disposition: Disposition,
-    ) -> usize {
-        let seq = self.journal.len() as u64 + 1;
-        tracing::info!(
-            task = %status.task_id,
-            state = %status.state,
-            ?origin,
-            ?disposition,
-            "status update"
-        );
-        let record = UpdateRecord {
-            seq,
-            task_id: status.task_id.clone(),
-            status,
-            origin,
-            disposition,
-            acks_sent: 0,
-            received_at: Instant::now(),
-        };
-        // No receiver is fine: the feed is optional.
-        let _ = self.feed.send(record.clone());
-        self.journal.push(record);
-        self.journal.len() - 1
-    }
-
-    fn ack(&mut self, record: usize) {
-        match self.ack_policy {
-            AckPolicy::Immediate => self.send_ack(record),
-            AckPolicy::Duplicate => {
-                self.send_ack(record);
-                self.send_ack(record);
-            }
-            AckPolicy::Never => {}
-            AckPolicy::Delayed(delay) => self.delayed_acks.push(DelayedAck { record, delay }),
-        }
-    }
-
-    /// Sends ACKNOWLEDGED for journal record `record` on the current stream (if any).
-    pub(crate) fn send_ack(&mut self, record: usize) {
-        let Some(entry) = self.journal.get(record) else {
-            return;
-        };
-        let event = Event::Acknowledged(Acknowledged {
-            task_id: entry.task_id.clone(),
-            uuid: entry.status.uuid.clone().unwrap_or_default(),
-        });
-        if self.send_event(&event) {
-            if let Some(entry) = self.journal.get_mut(record) {
-                entry.acks_sent += 1;
-            }
-        }
-    }
-
-    /// An update generated by the agent itself (`SOURCE_AGENT`); never sent to the executor.
-    fn agent_update(&mut self, task_id: &TaskId, state: TaskState, reason: Reason, message: &str) {
-        let mut status = TaskStatus::new(task_id.clone(), state.clone());
-        status.source = Some(Source::Agent);
-        status.reason = Some(reason);
-        status.message = Some(message.to_string());
-        status.agent_id = Some(self.config.agent_id.clone());
-        status.executor_id = Some(self.config.executor_id.clone());
-        status.uuid = Some(uuid::Uuid::new_v4().as_bytes().to_vec());
-        status.timestamp = Some(unix_now());
-        if let Some(task) = self.task_mut(task_id) {
-            task.state = state.clone();
-            if state.is_terminal() {
-                task.terminal = true;
-                task.terminal_uuid = status.uuid.clone();
-            }
-            if task.place == TaskPlace::Queued {
-                task.place = TaskPlace::Launched;
-            }
-        }
-        self.record(status, UpdateOrigin::Agent, Disposition::Accepted);
-    }
-
     /// SHUTDOWN of the executor (ref §7.2); the caller arms the destroy after the grace period.
     pub(crate) fn shutdown(&mut self) {
         if matches!(self.executor, ExecutorPhase::Terminated) {
@@ -624,12 +493,4 @@ impl State {
             message: "Executor did not reregister within the reregistration window".to_string(),
         }
     }
-}
-
-/// Seconds since the epoch, as TaskStatus.timestamp.
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default()
 }
