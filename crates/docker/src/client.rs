@@ -52,7 +52,7 @@ pub async fn connect(endpoint: &EngineEndpoint) -> Result<Docker, DockerError> {
 
 /// Every way running a pod on the engine can fail. Each variant names the service or object it
 /// concerns and carries the engine's own message, so the executor can report it verbatim.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DockerError {
     /// The engine could not be reached or the version negotiation failed.
     #[error("cannot reach the Docker engine at {host}: {message}")]

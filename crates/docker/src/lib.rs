@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod client;
+pub mod create;
 pub mod events;
 pub mod images;
 pub mod images_auth;
@@ -15,6 +16,7 @@ pub mod stop;
 pub mod watch;
 
 pub use client::{connect, DockerError, EngineEndpoint};
+pub use create::{create_pod, CreateOptions, CreateTimings, CreatedPod, ServiceTiming};
 pub use events::{HealthStatus, PodEvent};
 pub use reap::{reap, ReapOptions, ReapReport};
 pub use remove::{remove_by_labels, remove_pod, PodSelector, RemovalReport, RemoveOptions};
