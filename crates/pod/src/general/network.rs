@@ -146,6 +146,14 @@ fn share_namespace(
     allocator: &mut PortAllocator,
     notes: &mut Notes,
 ) -> Result<InfraSpec, PodError> {
+    if plan.project.services.contains_key(INFRA_SERVICE) {
+        return Err(PodError::InvalidService {
+            service: INFRA_SERVICE.to_string(),
+            key: "services".to_string(),
+            message: "the name is reserved for dce's infra container; rename the service"
+                .to_string(),
+        });
+    }
     let infra_name = infra_container_name(&plan.project_name);
     let needed = plan.project.services.values().map(|s| s.ports.len()).sum();
     let mut host_ports = host_ports(needed, allocator)?.into_iter();

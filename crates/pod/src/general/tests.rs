@@ -337,6 +337,15 @@ fn shared_mode_creates_the_infra_network_unless_pre_existing() {
 }
 
 #[test]
+fn the_infra_service_name_is_reserved_in_shared_mode() {
+    let err = plan(project(vec![("dce-infra", service(vec![]))]), &task()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "service `dce-infra`: `services`: the name is reserved for dce's infra container; rename the service"
+    );
+}
+
+#[test]
 fn empty_project_is_an_error() {
     let err = plan(compose::Project::default(), &task()).unwrap_err();
     assert_eq!(err.to_string(), "`services`: the pod has no services");
