@@ -94,12 +94,18 @@ fn healthcheck() -> impl Strategy<Value = Healthcheck> {
         prop::option::of(duration()),
         prop::option::of(0u64..100),
     )
-        .prop_map(|(test, interval, timeout, retries)| Healthcheck {
-            test,
-            interval,
-            timeout,
-            start_period: None,
-            retries,
+        .prop_map(|(test, interval, timeout, retries)| match test {
+            Some(HealthTest::Disabled) => Healthcheck {
+                test,
+                ..Healthcheck::default()
+            },
+            test => Healthcheck {
+                test,
+                interval,
+                timeout,
+                start_period: None,
+                retries,
+            },
         })
 }
 
@@ -253,5 +259,39 @@ proptest! {
             .load(&[ComposeSource::Inline { name: "gen".into(), content: yaml.clone() }])
             .map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
         prop_assert_eq!(loaded, project, "{}", yaml);
+    }
+}
+
+/// docker-compose v1 (PyYAML, YAML 1.1) accepts generated projects, odd strings included.
+#[test]
+fn docker_compose_v1_accepts_generated_projects() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let binary = "/usr/bin/docker-compose";
+    if !std::path::Path::new(binary).exists() {
+        println!("skipped: {binary} is not installed");
+        return;
+    }
+    let mut runner = TestRunner::deterministic();
+    for case in 0..6 {
+        let project = project().new_tree(&mut runner).unwrap().current();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("generated.yml");
+        std::fs::write(&path, project.to_yaml()).unwrap();
+        let output = std::process::Command::new(binary)
+            .arg("-f")
+            .arg(&path)
+            .args(["config", "-q"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "case {case}: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            project.to_yaml()
+        );
     }
 }

@@ -5,7 +5,10 @@ use indexmap::IndexMap;
 
 use crate::error::Location;
 use crate::parse::PartialService;
-use crate::{ComposeError, MountKind, NetworkMode, Project, Service, VolumesFromSource};
+use crate::{
+    ComposeError, HealthTest, Healthcheck, MountKind, NetworkMode, Project, Service,
+    VolumesFromSource,
+};
 
 /// Turns merged partial services into the project's services and validates references.
 pub(crate) fn finish(
@@ -52,6 +55,17 @@ pub(crate) fn finish(
             }
         }
         service.environment = env;
+        // A disabled healthcheck has no timings (docker-compose v1 rejects the combination).
+        if let Some(hc) = service
+            .healthcheck
+            .as_mut()
+            .filter(|h| h.test == Some(HealthTest::Disabled))
+        {
+            *hc = Healthcheck {
+                test: Some(HealthTest::Disabled),
+                ..Healthcheck::default()
+            };
+        }
         optional.insert(name.clone(), optional_deps.into_iter().collect());
         project.services.insert(name, service);
     }

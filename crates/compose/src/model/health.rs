@@ -6,7 +6,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Healthcheck {
     /// The probe; `None` keeps the image's. `disable: true` is normalized to
-    /// `Some(HealthTest::Disabled)`.
+    /// `Some(HealthTest::Disabled)`, and a disabled healthcheck has no other field set.
     pub test: Option<HealthTest>,
     /// Time between probes.
     pub interval: Option<Duration>,

@@ -129,6 +129,14 @@ fn plain_ok(s: &str) -> bool {
         && !KEYWORDS.contains(&s.to_ascii_lowercase().as_str())
 }
 
+/// Characters outside YAML's printable set, and those YAML treats as line breaks or byte
+/// order marks, which must be escaped inside a double-quoted scalar.
+fn needs_escape(c: char) -> bool {
+    let code = c as u32;
+    let printable = matches!(code, 0x20..=0x7e | 0xa0..=0xd7ff | 0xe000..=0xfffd | 0x10000..);
+    !printable || matches!(code, 0x2028 | 0x2029 | 0xfeff)
+}
+
 fn string(s: &str) -> String {
     if plain_ok(s) {
         return s.to_string();
@@ -142,8 +150,13 @@ fn string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
+            c if needs_escape(c) => {
+                let code = c as u32;
+                let _ = if code <= 0xff {
+                    write!(out, "\\x{code:02x}")
+                } else {
+                    write!(out, "\\u{code:04x}")
+                };
             }
             c => out.push(c),
         }
@@ -168,6 +181,7 @@ mod tests {
         assert_eq!(string("busybox"), "busybox");
         assert_eq!(string("/var/lib/data"), "/var/lib/data");
         assert_eq!(string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+        assert_eq!(string("a\u{85}b\u{2028}\u{1}"), "\"a\\x85b\\u2028\\x01\"");
     }
 
     #[test]
