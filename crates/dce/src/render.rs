@@ -30,11 +30,22 @@ pub struct RenderArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Prints the plan of the pod, or fails with the executor's error text.
+/// Exit code of `dce render` when the pod would be refused.
+const REFUSED: i32 = 1;
+
+/// Prints the plan of the pod; on error prints exactly the text the executor would put in its
+/// TASK_FAILED message (no cause chain, no backtrace) and exits non-zero.
 pub fn run(args: RenderArgs) -> anyhow::Result<()> {
-    let plan = plan(&args)?;
-    print!("{}", render(&plan));
-    Ok(())
+    match plan(&args) {
+        Ok(plan) => {
+            print!("{}", render(&plan));
+            Ok(())
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(REFUSED)
+        }
+    }
 }
 
 fn plan(args: &RenderArgs) -> anyhow::Result<PodPlan> {
