@@ -26,6 +26,8 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(10);
 pub const DEFAULT_STOP_SIGNAL: &str = "SIGTERM";
 /// How long to wait for the engine to report the exit after SIGKILL before giving up.
 const KILL_CONFIRM: Duration = Duration::from_secs(30);
+/// Pause before re-issuing a wait request that failed.
+const WAIT_RETRY: Duration = Duration::from_millis(200);
 
 /// How stopping one container ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,15 +147,14 @@ async fn stop_container(
     }
     debug!(service = %container.service, signal = first, "stop signal sent");
     if first != "SIGKILL" {
-        match timeout_at(grace_end, wait_exit(docker, &container.id)).await {
-            Ok(Exit::Code(exit_code)) => {
+        match wait_exit_until(docker, &container.id, grace_end).await {
+            Some(Exit::Code(exit_code)) => {
                 return report(Some(signal), StopOutcome::Graceful { exit_code })
             }
-            Ok(Exit::Gone) => return report(Some(signal), StopOutcome::AlreadyGone),
-            Ok(Exit::Failed(error)) => {
-                warn!(service = %container.service, %error, "waiting for the stop failed; killing")
+            Some(Exit::Gone) => return report(Some(signal), StopOutcome::AlreadyGone),
+            Some(Exit::Failed(_)) | None => {
+                info!(service = %container.service, "grace period over; sending SIGKILL")
             }
-            Err(_) => info!(service = %container.service, "grace period over; sending SIGKILL"),
         }
         match send_signal(docker, &container.id, "SIGKILL").await {
             Signalled::Sent => {}
@@ -218,6 +219,25 @@ enum Exit {
     Code(i64),
     Gone,
     Failed(String),
+}
+
+/// Waits for the exit until `grace_end`; `None` when the time ran out. A failed wait (e.g. the
+/// client's request timeout, shorter than a long grace period) is retried until then, so it
+/// never cuts the grace short.
+async fn wait_exit_until(docker: &Docker, id: &str, grace_end: Instant) -> Option<Exit> {
+    loop {
+        match timeout_at(grace_end, wait_exit(docker, id)).await {
+            Err(_) => return None,
+            Ok(Exit::Failed(error)) => {
+                warn!(container_id = id, %error, "waiting for the exit failed; waiting again");
+                tokio::select! {
+                    _ = tokio::time::sleep_until(grace_end) => return None,
+                    _ = tokio::time::sleep(WAIT_RETRY) => {}
+                }
+            }
+            Ok(exit) => return Some(exit),
+        }
+    }
 }
 
 /// Waits (server side, no polling) until the container is not running.
