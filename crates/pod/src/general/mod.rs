@@ -7,6 +7,7 @@ mod extensions;
 mod network;
 mod ports;
 mod resources;
+mod shared;
 #[cfg(test)]
 mod tests;
 
