@@ -5,6 +5,11 @@
 //! plan (the same JSON shape as `plan`) on stdout; empty output keeps the plan. A non-zero exit,
 //! a timeout (the program's process group is killed) or unreadable output is a failure, handled
 //! by the hook's failure policy.
+//!
+//! `plan.project` is a compose document as in `generated-compose.yml` (values are already
+//! interpolated, so a literal `$` is written `$$`); a returned plan is loaded back through the
+//! compose loader and so validated like a user's file. Programs run synchronously: async
+//! callers use `spawn_blocking`.
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
