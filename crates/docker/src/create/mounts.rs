@@ -1,5 +1,5 @@
 //! Service `volumes:`, `tmpfs:` and `volumes_from:` → `HostConfig.Binds`/`Mounts`/`Tmpfs`/
-//! `VolumesFrom`. Pure.
+//! `VolumesFrom`. Pure. Tmpfs mounts of either syntax become `HostConfig.Tmpfs` entries.
 //!
 //! Binds whose host path may be created (compose's default, and the short syntax always) go
 //! through `Binds`, which creates a missing host directory as the compose tools do; API 1.41's
@@ -8,8 +8,7 @@
 use std::collections::HashMap;
 
 use bollard::models::{
-    Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountTmpfsOptions, MountType,
-    MountVolumeOptions,
+    Mount, MountBindOptions, MountBindOptionsPropagationEnum, MountType, MountVolumeOptions,
 };
 use compose::{MountKind, Propagation, SelinuxRelabel, Service, VolumeMount, VolumesFromSource};
 
@@ -43,7 +42,12 @@ pub fn service_mounts(
             }
             MountKind::Bind => out.mounts.push(bind_mount(service_name, volume)?),
             MountKind::Volume => out.mounts.push(volume_mount(service_name, volume, names)?),
-            MountKind::Tmpfs => out.mounts.push(tmpfs_mount(service_name, volume)?),
+            // As `HostConfig.Tmpfs`, not a tmpfs `Mount`: engine 20.10 refuses `volumes_from` of
+            // a container with a tmpfs `Mount` ("get: no such volume").
+            MountKind::Tmpfs => {
+                out.tmpfs
+                    .insert(volume.target.clone(), tmpfs_options(volume));
+            }
         }
     }
     for tmpfs in &service.tmpfs {
@@ -147,27 +151,17 @@ fn volume_mount(
     })
 }
 
-fn tmpfs_mount(service_name: &str, volume: &VolumeMount) -> Result<Mount, DockerError> {
-    let size = volume
-        .tmpfs
-        .size
-        .map(|s| {
-            i64::try_from(s).map_err(|_| DockerError::InvalidPlan {
-                service: service_name.to_string(),
-                message: format!("tmpfs size of {} is too large", volume.target),
-            })
-        })
-        .transpose()?;
-    let options = (size.is_some() || volume.tmpfs.mode.is_some()).then(|| MountTmpfsOptions {
-        size_bytes: size,
-        mode: volume.tmpfs.mode.map(i64::from),
-        ..Default::default()
-    });
-    Ok(Mount {
-        typ: Some(MountType::TMPFS),
-        target: Some(volume.target.clone()),
-        read_only: volume.read_only.then_some(true),
-        tmpfs_options: options,
-        ..Default::default()
-    })
+/// `size=<bytes>,mode=<octal>[,ro]`, the option string of a tmpfs mount.
+fn tmpfs_options(volume: &VolumeMount) -> String {
+    let mut options = Vec::new();
+    if let Some(size) = volume.tmpfs.size {
+        options.push(format!("size={size}"));
+    }
+    if let Some(mode) = volume.tmpfs.mode {
+        options.push(format!("mode={mode:o}"));
+    }
+    if volume.read_only {
+        options.push("ro".to_string());
+    }
+    options.join(",")
 }

@@ -121,18 +121,18 @@ async fn is_healthy(docker: &Docker, dep: Dependency<'_>) -> Result<bool, Docker
         })?;
     let state = inspect.state.unwrap_or_default();
     let health = state.health.and_then(|h| h.status);
-    match health {
-        Some(HealthStatusEnum::HEALTHY) => return Ok(true),
-        Some(HealthStatusEnum::UNHEALTHY) => return Err(unhealthy(dep, "is unhealthy")),
-        Some(HealthStatusEnum::STARTING) => {}
-        Some(HealthStatusEnum::NONE | HealthStatusEnum::EMPTY) | None => {
-            return Err(unhealthy(dep, "has no healthcheck"))
-        }
+    if health == Some(HealthStatusEnum::HEALTHY) {
+        return Ok(true);
     }
+    // The engine marks a container that exited as unhealthy; the exit is the real story.
     if state.running == Some(false) {
         return Err(exited(dep, state.exit_code.unwrap_or(-1)));
     }
-    Ok(false)
+    match health {
+        Some(HealthStatusEnum::STARTING) => Ok(false),
+        Some(HealthStatusEnum::UNHEALTHY) => Err(unhealthy(dep, "is unhealthy")),
+        _ => Err(unhealthy(dep, "has no healthcheck")),
+    }
 }
 
 fn unhealthy(dep: Dependency<'_>, reason: &'static str) -> DockerError {
