@@ -1,5 +1,6 @@
 //! `dce`: runs a pod of Docker containers described by docker-compose files as one Mesos task.
 
+mod executor;
 mod pause;
 mod render;
 
@@ -15,8 +16,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run as a Mesos executor over the v1 HTTP executor API (not yet implemented).
-    Executor,
+    /// Run as a Mesos executor over the v1 HTTP executor API (the default when started by a Mesos
+    /// agent, i.e. with `MESOS_EXECUTOR_ID` set).
+    Executor(executor::ExecutorArgs),
     /// Run a pod locally exactly as the executor would (not yet implemented).
     Up,
     /// Print the rewritten compose file and explain every rewrite; start nothing.
@@ -38,7 +40,11 @@ fn main() -> anyhow::Result<()> {
         }
         Some(Command::Render(args)) => render::run(args),
         Some(Command::Pause) => pause::run(),
-        Some(Command::Executor | Command::Up | Command::Reap) => {
+        Some(Command::Executor(args)) => std::process::exit(executor::run(args)?),
+        None if std::env::var_os("MESOS_EXECUTOR_ID").is_some() => {
+            std::process::exit(executor::run(executor::ExecutorArgs::default())?)
+        }
+        Some(Command::Up | Command::Reap) => {
             anyhow::bail!("this command is not implemented yet")
         }
         None => {
