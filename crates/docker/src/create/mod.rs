@@ -6,6 +6,8 @@
 
 pub mod container_config;
 pub mod infra_config;
+#[cfg(test)]
+mod mapping_tests;
 pub mod mounts;
 pub mod names;
 pub mod order;
