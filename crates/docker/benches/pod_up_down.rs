@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
 use bollard::query_parameters::{
-    CreateContainerOptions, ListContainersOptions, StartContainerOptions,
+    CreateContainerOptions, KillContainerOptions, ListContainersOptions, StartContainerOptions,
 };
 use bollard::Docker;
 use docker::remove::{remove_pod, RemoveOptions};
-use docker::{stop_pod, ContainerRole, PodContainer, RunningPod};
+use docker::{labels, stop_pod, ContainerRole, PodContainer, PodEvent, PodWatcher, RunningPod};
 use futures_util::future::try_join_all;
 use testkit::{TestRun, BUSYBOX_IMAGE};
 
@@ -93,8 +93,20 @@ async fn main() -> BenchResult<()> {
             entry.down.push(down);
         }
     }
+    let mut latencies = Vec::new();
+    for round in 0..runs {
+        let project = run.name(&format!("bench{round}lat"));
+        latencies.push(exit_latency_round(&docker, &run, &project).await?);
+    }
     run.cleanup().await?;
     print_report(runs, &samples);
+    let (median, min, max) = stats(&latencies);
+    println!(
+        "\nservice stop signal sent (kill SIGTERM returned) -> PodEvent::Exited received: {:.1} / {:.1} / {:.1} ms",
+        median * 1e3,
+        min * 1e3,
+        max * 1e3
+    );
     Ok(())
 }
 
@@ -171,9 +183,53 @@ async fn runtime_round(
     Ok((up, down))
 }
 
+/// Time from a service's SIGTERM (the kill call returned; its trap exits at once) to the
+/// watcher's `Exited` event: the exit-detection latency of SPEC §11.
+async fn exit_latency_round(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+) -> BenchResult<Duration> {
+    let pod = runtime_up(docker, run, project).await?;
+    let (watcher, mut events) = PodWatcher::start(docker.clone(), &pod);
+    let mut started = 0;
+    while started < pod.containers.len() {
+        if let PodEvent::Started { .. } = recv(&mut events).await? {
+            started += 1;
+        }
+    }
+    let victim = &pod.containers[1];
+    let kill = KillContainerOptions {
+        signal: "SIGTERM".into(),
+    };
+    docker.kill_container(&victim.id, Some(kill)).await?;
+    let killed = Instant::now();
+    loop {
+        if let PodEvent::Exited { container_id, .. } = recv(&mut events).await? {
+            if container_id == victim.id {
+                break;
+            }
+        }
+    }
+    let latency = killed.elapsed();
+    watcher.stop().await;
+    stop_pod(docker, &pod, STOP_DEADLINE).await;
+    remove_pod(docker, &pod, &RemoveOptions::default()).await;
+    Ok(latency)
+}
+
+async fn recv(events: &mut tokio::sync::mpsc::Receiver<PodEvent>) -> BenchResult<PodEvent> {
+    match tokio::time::timeout(Duration::from_secs(30), events.recv()).await {
+        Ok(Some(event)) => Ok(event),
+        Ok(None) => Err("the watcher ended".into()),
+        Err(_) => Err("no pod event within 30 s".into()),
+    }
+}
+
 /// What `create` does for this pod, as direct Engine API calls.
 async fn runtime_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<RunningPod> {
-    let labels = run.labels();
+    let mut labels = run.labels();
+    labels.insert(labels::COMPOSE_PROJECT.into(), project.into());
     let network = docker
         .create_network(NetworkCreateRequest {
             name: format!("{project}-net"),
@@ -190,7 +246,8 @@ async fn runtime_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResul
     let infra_mode = format!("container:{infra}");
     let services = SERVICES.iter().map(|service| {
         let name = format!("{project}-{service}-1");
-        let labels = labels.clone();
+        let mut labels = labels.clone();
+        labels.insert(labels::COMPOSE_SERVICE.into(), service.to_string());
         let mode = infra_mode.clone();
         async move {
             let id = create(docker, &name, &labels, mode).await?;
@@ -346,6 +403,7 @@ fn timed(mut command: Command) -> BenchResult<Duration> {
     Ok(started.elapsed())
 }
 
+/// Median, min and max in seconds.
 fn stats(samples: &[Duration]) -> (f64, f64, f64) {
     let mut secs: Vec<f64> = samples.iter().map(Duration::as_secs_f64).collect();
     secs.sort_by(f64::total_cmp);
