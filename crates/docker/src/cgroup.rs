@@ -2,12 +2,15 @@
 //!
 //! With the cgroupfs driver Docker (runc) creates `<mount>/<parent>` on every mounted hierarchy
 //! (each v1 controller, `name=systemd`, and the v2/unified mount) and removes only the
-//! containers' own leaf directories. dce removes the rest, deepest first, under three rules:
+//! containers' own leaf directories. dce removes the rest, deepest first, under four rules:
 //! - a directory is removed only when empty (the kernel refuses `rmdir` of a cgroup that has
 //!   processes or children, so another pod sharing the parent keeps it alive);
 //! - climbing stops at the first directory that is the current process's own cgroup or one of its
 //!   ancestors on that hierarchy: those exist because something else (the Mesos containerizer
 //!   for the executor's `/mesos/<id>`, systemd, the operator) made them, not because of dce;
+//! - the top-level directory of a multi-level parent (`/mesos` of `/mesos/<id>`) is shared by
+//!   every executor on the host and may be the Mesos agent's own root cgroup, so it is never
+//!   removed; only a single-level parent (`/dce-<pod>`) is removed at the top level;
 //! - systemd-driver parents (`*.slice`) are left to systemd.
 
 use std::collections::HashSet;
@@ -228,7 +231,8 @@ fn remove_on_hierarchy(
     protected: &ProtectedCgroups,
     removal: &mut CgroupRemoval,
 ) {
-    for depth in (1..=components.len()).rev() {
+    let shallowest = if components.len() == 1 { 1 } else { 2 };
+    for depth in (shallowest..=components.len()).rev() {
         let dir = components[..depth]
             .iter()
             .fold(mount_point.to_path_buf(), |dir, c| dir.join(c));
@@ -335,6 +339,15 @@ mod tests {
         let removal = remove_parent_dirs(&h, "/other/busy", &ProtectedCgroups::default());
         assert_eq!(removal.in_use, vec![mount.join("other/busy")]);
         assert!(removal.removed.is_empty());
+
+        // The shared top level of a multi-level parent stays.
+        std::fs::create_dir_all(mount.join("shared/pod")).unwrap();
+        let removal = remove_parent_dirs(&h, "/shared/pod", &ProtectedCgroups::default());
+        assert_eq!(removal.removed, vec![mount.join("shared/pod")]);
+        assert!(mount.join("shared").exists());
+        std::fs::create_dir_all(mount.join("single")).unwrap();
+        let removal = remove_parent_dirs(&h, "/single", &ProtectedCgroups::default());
+        assert_eq!(removal.removed, vec![mount.join("single")]);
 
         // Missing directories are fine (idempotent).
         let removal = remove_parent_dirs(&h, "/mesos/abc/pod", &protected);
