@@ -39,14 +39,14 @@ impl Default for CgroupPlacement {
 
 /// The cgroups of one container: created before the executor starts, removed when it is gone.
 #[derive(Debug)]
-pub struct ContainerCgroup {
+pub(crate) struct ContainerCgroup {
     dirs: Vec<PathBuf>,
     created_roots: Vec<PathBuf>,
 }
 
 impl ContainerCgroup {
     /// Creates `<hierarchy>/<controller>/<root>/<container_id>` for every mounted controller.
-    pub fn create(
+    pub(crate) fn create(
         placement: &CgroupPlacement,
         container_id: &str,
     ) -> Result<ContainerCgroup, AgentError> {
@@ -75,7 +75,7 @@ impl ContainerCgroup {
     }
 
     /// The cgroup directories, one per controller.
-    pub fn dirs(&self) -> &[PathBuf] {
+    pub(crate) fn dirs(&self) -> &[PathBuf] {
         &self.dirs
     }
 
@@ -95,7 +95,7 @@ impl ContainerCgroup {
 
     /// SIGKILLs every process still in the container (like Mesos' freezer-based destroy) and
     /// removes the directories, waiting a bounded time for the kernel to empty them.
-    pub fn destroy(&mut self) {
+    pub(crate) fn destroy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(5);
         for dir in std::mem::take(&mut self.dirs) {
             loop {

@@ -9,6 +9,24 @@
 //! stalls, restarts) and exposes a journal of every update, request, subscription and event.
 //! [`Agent::launch_executor`] runs an executor binary like the Mesos containerizer: the §1
 //! environment, a sandbox, its own process group, optional cgroups.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use mesos_agent::{Agent, AgentConfig, ExecutorLaunch, TaskBuilder};
+//!
+//! # async fn demo() -> Result<(), mesos_agent::AgentError> {
+//! let agent = Agent::start(AgentConfig::default()).await?;
+//! agent.launch(TaskBuilder::new("web").ports(&[(31000, 31009)]).build()); // queued
+//! let executor = agent.launch_executor(ExecutorLaunch::new("/usr/bin/dce")).await?;
+//! let running = agent
+//!     .wait_for_update("web", Duration::from_secs(60), |u| u.state().as_str() == "TASK_RUNNING")
+//!     .await?;
+//! println!("{:?}", running.status);
+//! agent.kill("web", None);
+//! executor.wait(Duration::from_secs(60)).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod agent;
 mod cgroup;
@@ -28,7 +46,7 @@ mod stream;
 mod task;
 
 pub use agent::Agent;
-pub use cgroup::{CgroupPlacement, ContainerCgroup};
+pub use cgroup::CgroupPlacement;
 pub use config::{AckPolicy, AgentConfig};
 pub use env::stout_duration;
 pub use error::AgentError;

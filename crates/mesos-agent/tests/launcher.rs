@@ -147,3 +147,25 @@ async fn launch_group_is_answered_per_task_and_the_feed_sees_every_update() {
         .count();
     assert_eq!(group_events, 1);
 }
+
+#[tokio::test]
+async fn signals_reach_the_executor_and_its_exit_is_observed() {
+    let agent = agent(AgentConfig::default()).await;
+    let executor = launch(
+        &agent,
+        shell("trap 'exit 7' TERM; touch ready; sleep 600 & wait"),
+    )
+    .await;
+    let ready = executor.sandbox().join("ready");
+    common::poll("the trap to be set", || ready.exists().then_some(())).await;
+    executor.signal(rustix::process::Signal::TERM);
+    assert_eq!(wait_exit(&executor).await, ExecutorExit::Code(7));
+    assert_eq!(
+        agent
+            .wait_for("the exit", HANG, |a| a.executor_exit())
+            .await
+            .unwrap(),
+        ExecutorExit::Code(7)
+    );
+    assert!(!agent.destroyed_executor());
+}
