@@ -180,6 +180,13 @@ impl Agent {
         self.inner.shared.arm_shutdown_destroy(grace);
     }
 
+    /// The framework is torn down: like [`Agent::shutdown`], but from now on the executor's
+    /// updates are ignored and never ACKed (ref §0.14, §7.2), so it must exit without them.
+    pub fn teardown_framework(&self) {
+        self.shared().with(|st| st.framework_terminating = true);
+        self.shutdown();
+    }
+
     /// Destroys the executor now (SIGKILL of its process group); its live tasks get
     /// `TASK_FAILED` + `REASON_EXECUTOR_TERMINATED` from the agent.
     pub fn destroy_executor(&self) {

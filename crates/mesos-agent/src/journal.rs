@@ -32,6 +32,8 @@ pub enum Disposition {
     DroppedQueuedTask,
     /// `agent_id` differs from the agent's: silently ignored, never ACKed.
     IgnoredAgentIdMismatch,
+    /// The framework is being torn down: ignored, never ACKed.
+    IgnoredFrameworkTerminating,
     /// A task the agent does not know (or whose terminal update the scheduler acknowledged):
     /// forwarded, never ACKed.
     IgnoredUnknownTask,

@@ -229,3 +229,43 @@ async fn shutdown_grace_then_destroy_and_kill_before_delivery() {
     assert_eq!(sub.next_event().await.unwrap()["type"], "SHUTDOWN");
     assert!(sub.next_event().await.is_none());
 }
+
+#[tokio::test]
+async fn restart_without_checkpointing_forgets_the_framework() {
+    let agent = agent(AgentConfig {
+        checkpoint: false,
+        ..AgentConfig::default()
+    })
+    .await;
+    let mut sub = RawSubscription::open(&agent, json!({})).await;
+    agent.launch(task("t1"));
+    sub.next_event_of("LAUNCH").await;
+    agent.restart(RestartPlan {
+        down_for: Duration::from_millis(100),
+        recovering_for: Duration::ZERO,
+        reregistration_window: Some(Duration::from_millis(100)),
+    });
+    while sub.next_event().await.is_some() {}
+    agent
+        .wait_for("the restart to finish", HANG, |a| {
+            (a.recovery_phase() == mesos_agent::RecoveryPhase::Running).then_some(())
+        })
+        .await
+        .unwrap();
+    assert!(agent.destroyed_executor());
+    let config = agent.config();
+    let subscribe = json!({
+        "type": "SUBSCRIBE", "subscribe": {},
+        "executor_id": {"value": config.executor_id.as_str()},
+        "framework_id": {"value": config.framework_id.as_str()},
+    });
+    let r = post_json(agent.endpoint(), &subscribe).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (400, "Framework cannot be found")
+    );
+    assert!(
+        agent.updates("t1").is_empty(),
+        "no updates for a forgotten framework"
+    );
+}

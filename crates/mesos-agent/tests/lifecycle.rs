@@ -126,3 +126,39 @@ async fn destroyed_executor_gets_agent_terminal_updates_and_cgroups_are_removed(
         assert!(!dir.parent().unwrap().exists(), "cgroup root left behind");
     }
 }
+
+#[tokio::test]
+async fn check_28_shutdown_without_acks_exits_before_the_grace_period() {
+    let agent = agent(AgentConfig {
+        shutdown_grace_period: Duration::from_secs(30),
+        ..AgentConfig::default()
+    })
+    .await;
+    let executor = running_task(
+        &agent,
+        test_executor().env("TEST_EXECUTOR_ACK_TIMEOUT", "2secs"),
+        "t1",
+    )
+    .await;
+    agent.launch(task("t2"));
+    wait_state(&agent, &executor, "t2", "TASK_RUNNING").await;
+    // A framework teardown: SHUTDOWN, and the agent ignores the executor's updates.
+    agent.teardown_framework();
+    assert_eq!(wait_exit(&executor).await, ExecutorExit::Code(0));
+    assert!(
+        !agent.destroyed_executor(),
+        "exited before the grace period"
+    );
+    for id in ["t1", "t2"] {
+        let killed = agent
+            .updates(id)
+            .into_iter()
+            .find(|r| r.state() == &TaskState::Killed)
+            .expect("TASK_KILLED for every live task");
+        assert_eq!(
+            killed.disposition,
+            mesos_agent::Disposition::IgnoredFrameworkTerminating
+        );
+        assert!(!killed.acked());
+    }
+}

@@ -91,6 +91,8 @@ pub(crate) struct State {
     pub(crate) recovery: RecoveryPhase,
     pub(crate) executor: ExecutorPhase,
     pub(crate) framework_known: bool,
+    /// The framework is being torn down: its executors' updates are ignored, never ACKed.
+    pub(crate) framework_terminating: bool,
     pub(crate) stream: Option<(u64, EventStream)>,
     pub(crate) chunk_mode: ChunkMode,
     pub(crate) ack_policy: AckPolicy,
@@ -122,6 +124,7 @@ impl State {
             recovery: RecoveryPhase::Running,
             executor: ExecutorPhase::Registering,
             framework_known: true,
+            framework_terminating: false,
             stream: None,
             chunk_mode: config.chunk_mode,
             ack_policy: config.ack_policy,
@@ -245,10 +248,15 @@ impl State {
                     Pending::Task(id) => vec![id],
                     Pending::Group(ids) => ids,
                 };
+                let lost = if self.partition_aware() {
+                    TaskState::Dropped
+                } else {
+                    TaskState::Lost
+                };
                 for id in ids {
                     self.agent_update(
                         &id,
-                        TaskState::Lost,
+                        lost.clone(),
                         Reason::ExecutorTerminated,
                         "Executor terminating",
                     );

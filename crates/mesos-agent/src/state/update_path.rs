@@ -29,6 +29,9 @@ impl State {
         {
             return Disposition::IgnoredAgentIdMismatch;
         }
+        if self.framework_terminating {
+            return Disposition::IgnoredFrameworkTerminating;
+        }
         let uuid = status.uuid.clone().unwrap_or_default();
         let Some(task) = self.task_mut(&status.task_id) else {
             return Disposition::IgnoredUnknownTask;
