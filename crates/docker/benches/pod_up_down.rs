@@ -1,16 +1,19 @@
-//! Pod up/down times for a 3-service pod, side by side in one run (SPEC §11):
-//! - dce's runtime: containers created and started with bollard the way `create` does (per-pod
-//!   bridge network, an infra container owning the network namespace, the 3 services joining it,
-//!   created and started in parallel), then this crate's `stop_pod` + `remove_pod`;
+//! Pod up/down times for a 3-service pod, side by side in one run (SPEC §11), all from the same
+//! compose file where a compose file is involved:
+//! - dce: compose loader → pod plan → `create_pod` (per-pod network, infra container owning the
+//!   network namespace, services joining it), then this crate's `stop_pod` + `remove_pod`;
+//! - the floor: the same containers created and started by direct Engine API calls with maximal
+//!   parallelism (network, infra, then the 3 services concurrently), same stop/remove;
 //! - `docker-compose up -d` / `down` (Debian's v1 at /usr/bin/docker-compose);
 //! - plain Docker CLI calls: `docker network create`, `docker run -d` × 4, `docker rm -f`,
 //!   `docker network rm`.
 //!
-//! Runs are interleaved (the method order rotates each round). Every object carries a run label
-//! and is removed at the end. `cargo bench -p docker --bench pod_up_down` (`BENCH_RUNS=N`,
-//! default 5).
+//! Plus the watcher's exit-detection latency. Runs are interleaved (the method order rotates each
+//! round). Every object carries a run label and is removed at the end.
+//! `cargo bench -p docker --bench pod_up_down` (`BENCH_RUNS=N`, default 5).
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -19,10 +22,16 @@ use bollard::query_parameters::{
     CreateContainerOptions, KillContainerOptions, ListContainersOptions, StartContainerOptions,
 };
 use bollard::Docker;
+use compose::{ComposeSource, InterpolationEnv, ProjectLoader};
 use docker::remove::{remove_pod, RemoveOptions};
+use docker::{create_pod, CreateOptions};
 use docker::{labels, stop_pod, ContainerRole, PodContainer, PodEvent, PodWatcher, RunningPod};
 use futures_util::future::try_join_all;
+use pod::config::CgroupParentPolicy;
+use pod::plan::PodNetwork;
+use pod::{Config, PluginChain, PodPlan, TaskContext};
 use testkit::{TestRun, BUSYBOX_IMAGE};
+use tokio_util::sync::CancellationToken;
 
 const SERVICES: [&str; 3] = ["a", "b", "c"];
 /// Exits on SIGTERM at once (busybox `sh` as PID 1 would otherwise ignore it).
@@ -33,17 +42,19 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Method {
-    Runtime,
+    Dce,
+    Floor,
     ComposeV1,
     Cli,
 }
 
 impl Method {
-    const ALL: [Method; 3] = [Method::Runtime, Method::ComposeV1, Method::Cli];
+    const ALL: [Method; 4] = [Method::Dce, Method::Floor, Method::ComposeV1, Method::Cli];
 
     fn label(self) -> &'static str {
         match self {
-            Method::Runtime => "dce runtime (bollard, stop_pod+remove_pod)",
+            Method::Dce => "dce (plan + create_pod / stop_pod + remove_pod)",
+            Method::Floor => "floor (direct API, max parallel; same stop)",
             Method::ComposeV1 => "docker-compose v1 up -d / down",
             Method::Cli => "docker CLI run -d / rm -f",
         }
@@ -53,7 +64,7 @@ impl Method {
     fn expected_running(self) -> usize {
         match self {
             Method::ComposeV1 => SERVICES.len(),
-            Method::Runtime | Method::Cli => SERVICES.len() + 1,
+            Method::Dce | Method::Floor | Method::Cli => SERVICES.len() + 1,
         }
     }
 }
@@ -84,7 +95,8 @@ async fn main() -> BenchResult<()> {
             let project = run.name(&format!("bench{round}{}", method_tag(method)));
             run.also_clean_label("com.docker.compose.project", &project);
             let (up, down) = match method {
-                Method::Runtime => runtime_round(&docker, &run, &project).await?,
+                Method::Dce => dce_round(&docker, &run, &project, compose_dir.path()).await?,
+                Method::Floor => floor_round(&docker, &run, &project).await?,
                 Method::ComposeV1 => compose_round(&docker, &run, &project, &compose_file).await?,
                 Method::Cli => cli_round(&docker, &run, &project).await?,
             };
@@ -96,7 +108,7 @@ async fn main() -> BenchResult<()> {
     let mut latencies = Vec::new();
     for round in 0..runs {
         let project = run.name(&format!("bench{round}lat"));
-        latencies.push(exit_latency_round(&docker, &run, &project).await?);
+        latencies.push(exit_latency_round(&docker, &run, &project, compose_dir.path()).await?);
     }
     run.cleanup().await?;
     print_report(runs, &samples);
@@ -112,7 +124,8 @@ async fn main() -> BenchResult<()> {
 
 fn method_tag(method: Method) -> &'static str {
     match method {
-        Method::Runtime => "rt",
+        Method::Dce => "dce",
+        Method::Floor => "api",
         Method::ComposeV1 => "cv",
         Method::Cli => "cli",
     }
@@ -163,24 +176,81 @@ async fn check(
     Ok(())
 }
 
-async fn runtime_round(
+async fn floor_round(
     docker: &Docker,
     run: &TestRun,
     project: &str,
 ) -> BenchResult<(Duration, Duration)> {
     let started = Instant::now();
-    let pod = runtime_up(docker, run, project).await?;
+    let pod = floor_up(docker, run, project).await?;
     let up = started.elapsed();
-    check(docker, run, project, Method::Runtime, true).await?;
+    check(docker, run, project, Method::Floor, true).await?;
     let started = Instant::now();
     stop_pod(docker, &pod, STOP_DEADLINE).await;
     let report = remove_pod(docker, &pod, &RemoveOptions::default()).await;
     let down = started.elapsed();
     if !report.is_clean() {
-        return Err(format!("runtime removal: {:?}", report.errors).into());
+        return Err(format!("floor removal: {:?}", report.errors).into());
     }
-    check(docker, run, project, Method::Runtime, false).await?;
+    check(docker, run, project, Method::Floor, false).await?;
     Ok((up, down))
+}
+
+/// The project through dce's own path: compose loader, pod plan, `create_pod`.
+async fn dce_round(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    sandbox: &Path,
+) -> BenchResult<(Duration, Duration)> {
+    let started = Instant::now();
+    let plan = plan(run, project, sandbox)?;
+    let created = create_pod(
+        docker,
+        &plan,
+        &CreateOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await?;
+    let up = started.elapsed();
+    check(docker, run, project, Method::Dce, true).await?;
+    let started = Instant::now();
+    stop_pod(docker, &created.pod, STOP_DEADLINE).await;
+    let report = remove_pod(docker, &created.pod, &RemoveOptions::default()).await;
+    let down = started.elapsed();
+    if !report.is_clean() {
+        return Err(format!("dce removal: {:?}", report.errors).into());
+    }
+    check(docker, run, project, Method::Dce, false).await?;
+    Ok((up, down))
+}
+
+/// Plans the sandbox's compose file as task `task_id`: no cgroup parent (the other methods use
+/// none either), the test pause image as infra image, every object labelled with the run.
+fn plan(run: &TestRun, task_id: &str, sandbox: &Path) -> BenchResult<PodPlan> {
+    let project = ProjectLoader::new(sandbox, InterpolationEnv::empty())
+        .load(&[ComposeSource::File("docker-compose.yml".into())])?;
+    let mut config = Config::default();
+    config.cgroup_parent = CgroupParentPolicy::Off;
+    config.infra_image = Some(testkit::PAUSE_IMAGE.to_string());
+    let task = TaskContext::local(task_id, sandbox.to_path_buf(), Vec::new(), config.clone());
+    let chain = PluginChain::from_config(&config, Vec::new())?;
+    let mut plan = pod::plan_pod(project, &task, &chain)?;
+    let (key, value) = (testkit::RUN_LABEL.to_string(), run.id().to_string());
+    plan.labels.insert(key.clone(), value.clone());
+    // `io.dce.*` keys in a compose file are reserved (the rewrite drops them), so the run
+    // label goes on after planning.
+    for service in plan.project.services.values_mut() {
+        service.labels.insert(key.clone(), value.clone());
+    }
+    for network in plan.project.networks.values_mut() {
+        network.labels.insert(key.clone(), value.clone());
+    }
+    if let PodNetwork::Shared { infra } = &mut plan.network {
+        infra.labels.insert(key, value);
+    }
+    run.also_clean_label(labels::COMPOSE_PROJECT, &plan.project_name);
+    Ok(plan)
 }
 
 /// Time from a service's SIGTERM (the kill call returned; its trap exits at once) to the
@@ -189,8 +259,17 @@ async fn exit_latency_round(
     docker: &Docker,
     run: &TestRun,
     project: &str,
+    sandbox: &Path,
 ) -> BenchResult<Duration> {
-    let pod = runtime_up(docker, run, project).await?;
+    let plan = plan(run, project, sandbox)?;
+    let pod = create_pod(
+        docker,
+        &plan,
+        &CreateOptions::default(),
+        &CancellationToken::new(),
+    )
+    .await?
+    .pod;
     let (watcher, mut events) = PodWatcher::start(docker.clone(), &pod);
     let mut started = 0;
     while started < pod.containers.len() {
@@ -198,7 +277,11 @@ async fn exit_latency_round(
             started += 1;
         }
     }
-    let victim = &pod.containers[1];
+    let victim = pod
+        .containers
+        .iter()
+        .find(|c| c.role == ContainerRole::Service)
+        .ok_or("the pod has no service")?;
     let kill = KillContainerOptions {
         signal: "SIGTERM".into(),
     };
@@ -227,7 +310,7 @@ async fn recv(events: &mut tokio::sync::mpsc::Receiver<PodEvent>) -> BenchResult
 }
 
 /// What `create` does for this pod, as direct Engine API calls.
-async fn runtime_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<RunningPod> {
+async fn floor_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<RunningPod> {
     let mut labels = run.labels();
     labels.insert(labels::COMPOSE_PROJECT.into(), project.into());
     let network = docker
@@ -417,7 +500,7 @@ fn stats(samples: &[Duration]) -> (f64, f64, f64) {
 
 fn print_report(runs: usize, samples: &HashMap<Method, Samples>) {
     println!("\n3-service pod, {runs} interleaved runs, seconds (median / min / max)\n");
-    println!("{:<44} {:>24} {:>24}", "method", "up", "down");
+    println!("{:<50} {:>24} {:>24}", "method", "up", "down");
     let mut medians = HashMap::new();
     for method in Method::ALL {
         let Some(s) = samples.get(&method) else {
@@ -427,7 +510,7 @@ fn print_report(runs: usize, samples: &HashMap<Method, Samples>) {
         let down = stats(&s.down);
         medians.insert(method, (up.0, down.0));
         println!(
-            "{:<44} {:>7.3} / {:.3} / {:.3} {:>7.3} / {:.3} / {:.3}",
+            "{:<50} {:>8.3} / {:.3} / {:.3} {:>8.3} / {:.3} / {:.3}",
             method.label(),
             up.0,
             up.1,
@@ -437,22 +520,28 @@ fn print_report(runs: usize, samples: &HashMap<Method, Samples>) {
             down.2
         );
     }
-    let (Some(rt), Some(cv), Some(cli)) = (
-        medians.get(&Method::Runtime),
+    let (Some(dce), Some(floor), Some(cv), Some(cli)) = (
+        medians.get(&Method::Dce),
+        medians.get(&Method::Floor),
         medians.get(&Method::ComposeV1),
         medians.get(&Method::Cli),
     ) else {
         return;
     };
-    println!("\nratios of medians (runtime / other):");
+    println!("\nratios of medians (dce / other):");
+    println!(
+        "  vs floor:             up {:.2}, down {:.2}",
+        dce.0 / floor.0,
+        dce.1 / floor.1
+    );
     println!(
         "  vs docker-compose v1: up {:.2}, down {:.2}",
-        rt.0 / cv.0,
-        rt.1 / cv.1
+        dce.0 / cv.0,
+        dce.1 / cv.1
     );
     println!(
         "  vs docker CLI:        up {:.2}, down {:.2}",
-        rt.0 / cli.0,
-        rt.1 / cli.1
+        dce.0 / cli.0,
+        dce.1 / cli.1
     );
 }
