@@ -230,9 +230,11 @@ async fn dce_round(
 fn plan(run: &TestRun, task_id: &str, sandbox: &Path) -> BenchResult<PodPlan> {
     let project = ProjectLoader::new(sandbox, InterpolationEnv::empty())
         .load(&[ComposeSource::File("docker-compose.yml".into())])?;
-    let mut config = Config::default();
-    config.cgroup_parent = CgroupParentPolicy::Off;
-    config.infra_image = Some(testkit::PAUSE_IMAGE.to_string());
+    let config = Config {
+        cgroup_parent: CgroupParentPolicy::Off,
+        infra_image: Some(testkit::PAUSE_IMAGE.to_string()),
+        ..Config::default()
+    };
     let task = TaskContext::local(task_id, sandbox.to_path_buf(), Vec::new(), config.clone());
     let chain = PluginChain::from_config(&config, Vec::new())?;
     let mut plan = pod::plan_pod(project, &task, &chain)?;
