@@ -13,6 +13,8 @@ use bollard::Docker;
 use compose::{Project, PullPolicy};
 use futures_util::future::try_join_all;
 use futures_util::StreamExt;
+use pod::plan::INFRA_SERVICE;
+use pod::PodPlan;
 use rand::Rng;
 use tokio::sync::mpsc;
 
@@ -43,6 +45,23 @@ impl Default for PullSettings {
             retry_base: Duration::from_secs(1),
             credentials: RegistryCredentials::default(),
         }
+    }
+}
+
+impl PullSettings {
+    /// dce's `launchtask.pullretry` and `launchtask.skippull` with the executor user's registry
+    /// credentials (see [`RegistryCredentials::default_path`]).
+    pub fn from_config(config: &pod::Config) -> Result<Self, DockerError> {
+        let credentials = match RegistryCredentials::default_path() {
+            Some(path) => RegistryCredentials::load(&path)?,
+            None => RegistryCredentials::default(),
+        };
+        Ok(PullSettings {
+            skip_pull: config.skip_pull,
+            retries: config.pull_retry,
+            credentials,
+            ..Default::default()
+        })
     }
 }
 
@@ -119,6 +138,24 @@ pub fn image_requests(project: &Project) -> Vec<ImageRequest> {
                 service: name.clone(),
                 platform: service.platform.clone(),
             }),
+        }
+    }
+    requests
+}
+
+/// The images a pod plan needs: every service's, plus a configured infra image (pulled when
+/// missing). The built-in infra image is not listed: dce builds it (see
+/// [`crate::infra_image`]).
+pub fn plan_image_requests(plan: &PodPlan) -> Vec<ImageRequest> {
+    let mut requests = image_requests(&plan.project);
+    if let Some(image) = plan.infra().and_then(|infra| infra.image.clone()) {
+        if !requests.iter().any(|r| r.image == image) {
+            requests.push(ImageRequest {
+                image,
+                policy: PullPolicy::Missing,
+                service: INFRA_SERVICE.to_string(),
+                platform: None,
+            });
         }
     }
     requests

@@ -115,3 +115,43 @@ async fn failing_pull_is_retried_then_reported() {
         .count();
     assert_eq!((pulls, retries), (3, 2), "{events:?}");
 }
+
+#[tokio::test]
+async fn plan_requests_cover_services_and_a_configured_infra_image() {
+    let sandbox = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sandbox.path().join("docker-compose.yml"),
+        "services:\n  a:\n    image: dce-test-busybox:latest\n    pull_policy: never\n  b:\n    image: other:1\n",
+    )
+    .unwrap();
+    let project = compose::ProjectLoader::new(sandbox.path(), compose::InterpolationEnv::empty())
+        .load(&[])
+        .unwrap();
+    let mut config = pod::Config::default();
+    config.infra_image = Some("registry.example/pause:3".to_string());
+    let task = pod::TaskContext::local(
+        "t1",
+        sandbox.path().to_path_buf(),
+        Vec::new(),
+        config.clone(),
+    );
+    let chain = pod::PluginChain::from_config(&config, Vec::new()).unwrap();
+    let plan = pod::plan_pod(project, &task, &chain).unwrap();
+    let requests = docker::images::plan_image_requests(&plan);
+    let summary: Vec<_> = requests
+        .iter()
+        .map(|r| (r.image.as_str(), r.policy, r.service.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("dce-test-busybox:latest", PullPolicy::Never, "a"),
+            ("other:1", PullPolicy::Missing, "b"),
+            (
+                "registry.example/pause:3",
+                PullPolicy::Missing,
+                pod::plan::INFRA_SERVICE
+            ),
+        ]
+    );
+}
