@@ -127,8 +127,10 @@ async fn plan_requests_cover_services_and_a_configured_infra_image() {
     let project = compose::ProjectLoader::new(sandbox.path(), compose::InterpolationEnv::empty())
         .load(&[])
         .unwrap();
-    let mut config = pod::Config::default();
-    config.infra_image = Some("registry.example/pause:3".to_string());
+    let config = pod::Config {
+        infra_image: Some("registry.example/pause:3".to_string()),
+        ..Default::default()
+    };
     let task = pod::TaskContext::local(
         "t1",
         sandbox.path().to_path_buf(),
