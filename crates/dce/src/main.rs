@@ -2,6 +2,7 @@
 
 mod executor;
 mod pause;
+mod reap;
 mod render;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -23,8 +24,8 @@ enum Command {
     Up,
     /// Print the rewritten compose file and explain every rewrite; start nothing.
     Render(render::RenderArgs),
-    /// Remove containers, networks and volumes of pods whose executor is gone (not yet implemented).
-    Reap,
+    /// Remove containers, networks and volumes of pods whose executor is gone.
+    Reap(reap::ReapArgs),
     /// Entrypoint of the infra container: sleep until SIGTERM/SIGINT, reaping zombies.
     Pause,
     /// Print the version.
@@ -44,7 +45,8 @@ fn main() -> anyhow::Result<()> {
         None if std::env::var_os("MESOS_EXECUTOR_ID").is_some() => {
             std::process::exit(executor::run(executor::ExecutorArgs::default())?)
         }
-        Some(Command::Up | Command::Reap) => {
+        Some(Command::Reap(args)) => std::process::exit(reap::run(args)?),
+        Some(Command::Up) => {
             anyhow::bail!("this command is not implemented yet")
         }
         None => {
