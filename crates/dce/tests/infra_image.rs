@@ -70,3 +70,70 @@ async fn infra_image_from_own_binary_stops_on_sigterm_with_exit_0() {
         "stop waited for the SIGKILL deadline"
     );
 }
+
+/// Orphans re-parented to `dce pause` (PID 1) are reaped: a background process of an exec'd
+/// shell outlives the shell, exits, and must not stay a zombie.
+#[tokio::test]
+async fn pause_reaps_orphaned_children() {
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_dce")).unwrap();
+    let options = CreateContainerOptions {
+        name: Some(run.name("reaper")),
+        ..Default::default()
+    };
+    let body = ContainerCreateBody {
+        image: Some(testkit::BUSYBOX_IMAGE.to_string()),
+        entrypoint: Some(vec!["/dce".into(), "pause".into()]),
+        cmd: Some(vec![]),
+        labels: Some(run.labels()),
+        host_config: Some(bollard::models::HostConfig {
+            binds: Some(vec![format!("{}:/dce:ro", binary.display())]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = docker.create_container(Some(options), body).await.unwrap();
+    docker.start_container(&created.id, None).await.unwrap();
+
+    // The shell exits at once; its `sleep` children become orphans of PID 1.
+    exec(&docker, &created.id, "sleep 0.2 & sleep 0.3 & exit 0").await;
+    let mut zombies = String::new();
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        zombies = exec(&docker, &created.id, "ps -o stat,comm | grep '^Z' || true").await;
+        if zombies.trim().is_empty() {
+            break;
+        }
+    }
+    assert!(zombies.trim().is_empty(), "zombies left: {zombies}");
+    let ps = exec(&docker, &created.id, "ps -o pid,comm").await;
+    assert!(ps.contains("dce"), "PID 1 is dce pause: {ps}");
+}
+
+/// Runs `sh -c script` in the container and returns its output.
+async fn exec(docker: &bollard::Docker, container: &str, script: &str) -> String {
+    use futures_util::StreamExt;
+    let exec = docker
+        .create_exec(
+            container,
+            bollard::models::ExecConfig {
+                cmd: Some(vec!["sh".into(), "-c".into(), script.into()]),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut text = String::new();
+    if let bollard::exec::StartExecResults::Attached { mut output, .. } =
+        docker.start_exec(&exec.id, None).await.unwrap()
+    {
+        while let Some(Ok(chunk)) = output.next().await {
+            text.push_str(&chunk.to_string());
+        }
+    }
+    text
+}

@@ -1,6 +1,7 @@
 //! Making sure every image of a pod is on the host before anything is created.
 //!
-//! Per service `pull_policy` (compose semantics, default `missing`), pulls in parallel, retries
+//! Per service `pull_policy` (compose semantics, default `missing`; `build` means the image must
+//! already exist, since dce builds nothing), pulls in parallel, retries
 //! with exponential back-off and jitter (`launchtask.pullretry`), `launchtask.skippull`, registry
 //! credentials from the executor user's Docker config, and progress through a callback so the
 //! executor can show it in TASK_STARTING updates.
@@ -161,11 +162,11 @@ pub fn plan_image_requests(plan: &PodPlan) -> Vec<ImageRequest> {
     requests
 }
 
-/// `always` beats `missing`/`build`, which beat `never`.
+/// `always` beats `missing`, which beats `never` and `build` (the image must already exist).
 fn strictness(policy: PullPolicy) -> u8 {
     match policy {
-        PullPolicy::Never => 0,
-        PullPolicy::Missing | PullPolicy::Build => 1,
+        PullPolicy::Never | PullPolicy::Build => 0,
+        PullPolicy::Missing => 1,
         PullPolicy::Always => 2,
     }
 }
@@ -221,9 +222,14 @@ async fn ensure_image(
     };
     let must_pull = match request.policy {
         PullPolicy::Always => true,
-        PullPolicy::Missing | PullPolicy::Build => !present,
-        PullPolicy::Never if present => false,
+        PullPolicy::Missing => !present,
+        PullPolicy::Never | PullPolicy::Build if present => false,
         PullPolicy::Never => return Err(absent("pull_policy is never")),
+        PullPolicy::Build => {
+            return Err(absent(
+                "pull_policy is build (dce builds no images; build it on the host first)",
+            ))
+        }
     };
     if must_pull && settings.skip_pull {
         if present {

@@ -55,6 +55,17 @@ async fn never_policy_with_absent_image_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn build_policy_with_absent_image_is_a_clear_error() {
+    let docker = testkit::docker().await.unwrap();
+    let requests = [request("dce-test-absent-image:v1", PullPolicy::Build)];
+    let error = ensure_images(&docker, &requests, &PullSettings::default(), |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("pull_policy is build"), "{error}");
+}
+
+#[tokio::test]
 async fn skip_pull_with_absent_image_is_a_clear_error() {
     let docker = testkit::docker().await.unwrap();
     let settings = PullSettings {

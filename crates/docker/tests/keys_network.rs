@@ -334,3 +334,44 @@ services:
         docker::remove_pod(&h.docker, &created.pod, &docker::RemoveOptions::default()).await;
     assert!(report.is_clean(), "{report:?}");
 }
+
+#[tokio::test]
+async fn infra_joins_the_operators_pre_existing_network() {
+    let h = Harness::new().await;
+    let network_name = h.run.name("operator-net");
+    h.docker
+        .create_network(bollard::models::NetworkCreateRequest {
+            name: network_name.clone(),
+            labels: Some(h.run.labels()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let plan = h.plan_with(
+        r#"
+services:
+  a:
+    image: dce-test-busybox:latest
+    command: ["sleep", "600"]
+    init: true
+"#,
+        Vec::new(),
+        |config| {
+            config.infra_network.pre_existing = true;
+            config.infra_network.name = Some(network_name.clone());
+        },
+    );
+    let created = h.up(&plan).await.unwrap();
+    assert!(
+        created.pod.networks.is_empty(),
+        "the operator's network is not the pod's"
+    );
+    let infra = h.inspect(&created.pod.containers[0].id).await;
+    let networks = infra.network_settings.unwrap().networks.unwrap();
+    assert_eq!(networks.keys().collect::<Vec<_>>(), [&network_name]);
+    docker::remove_pod(&h.docker, &created.pod, &docker::RemoveOptions::default()).await;
+    assert!(
+        h.docker.inspect_network(&network_name, None).await.is_ok(),
+        "removing the pod keeps the operator's network"
+    );
+}
