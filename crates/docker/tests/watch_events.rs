@@ -6,13 +6,15 @@ mod stop_support;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bollard::errors::Error as EngineError;
 use bollard::query_parameters::{KillContainerOptions, WaitContainerOptions};
 use bollard::Docker;
 use docker::events::{ContainerSnapshot, EventSource, EventStream, HealthStatus};
 use docker::reap::ProcessIdentity;
-use docker::{PodEvent, PodWatcher};
+use docker::remove::{remove_pod, RemoveOptions};
+use docker::{stop_pod, PodEvent, PodWatcher};
 use futures_util::{stream, StreamExt};
 use stop_support::*;
 use tokio::sync::{oneshot, watch};
@@ -68,6 +70,18 @@ async fn reports_starts_and_exit_codes() {
     assert_eq!(exit_of("fails"), Some((3, false)));
     assert_eq!(exit_of("succeeds"), Some((0, false)));
     assert_eq!(exit_of("infra"), None);
+
+    // Removing the pod reports each container removed, once.
+    stop_pod(&docker, &pod, Duration::from_secs(5)).await;
+    remove_pod(&docker, &pod, &RemoveOptions::default()).await;
+    let mut removed = Vec::new();
+    while removed.len() < pod.containers.len() {
+        if let PodEvent::Removed { service, .. } = next(&mut events).await {
+            removed.push(service);
+        }
+    }
+    removed.sort();
+    assert_eq!(removed, vec!["fails", "infra", "succeeds"]);
     watcher.stop().await;
 }
 
@@ -224,12 +238,11 @@ async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_ex
     };
     let (watcher, mut events) = PodWatcher::start_with(flaky.clone(), &pod);
     start_all(&docker, &pod).await;
-    let started = until(
-        &mut events,
-        |e| matches!(e, PodEvent::Started { service, .. } if service == "victim"),
-    )
-    .await;
-    assert_eq!(started.len(), 3, "{started:?}");
+    // Each container once, live or found by the initial inspection.
+    for _ in 0..3 {
+        let event = next(&mut events).await;
+        assert!(matches!(event, PodEvent::Started { .. }), "{event:?}");
+    }
 
     break_tx.send(()).unwrap();
     let broke = next(&mut events).await;
@@ -291,6 +304,75 @@ async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_ex
     assert!(
         sinces.len() >= 2 && sinces[1].is_some(),
         "reconnect used since=: {sinces:?}"
+    );
+    watcher.stop().await;
+}
+
+#[tokio::test]
+async fn container_removed_during_a_gap_is_reported_lost_once() {
+    let (docker, run) = engine().await;
+    let project = run.name("lost");
+    let pod = create_pod(
+        &docker,
+        &run,
+        &project,
+        ProcessIdentity::current().unwrap(),
+        &[
+            Spec::new("keeper", trap_exit("TERM", 0)),
+            Spec::new("goner", trap_exit("TERM", 0)),
+        ],
+    )
+    .await;
+    let (break_tx, break_rx) = oneshot::channel();
+    let (gate_tx, gate_rx) = watch::channel(false);
+    let flaky = FlakyEngine {
+        docker: docker.clone(),
+        subscriptions: Arc::new(AtomicUsize::new(0)),
+        sinces: Arc::new(Mutex::new(Vec::new())),
+        breaker: Arc::new(Mutex::new(Some(break_rx))),
+        gate: gate_rx,
+    };
+    start_all(&docker, &pod).await;
+    let (watcher, mut events) = PodWatcher::start_with(flaky, &pod);
+    for _ in 0..2 {
+        assert!(matches!(next(&mut events).await, PodEvent::Started { .. }));
+    }
+
+    break_tx.send(()).unwrap();
+    assert!(matches!(
+        next(&mut events).await,
+        PodEvent::DaemonDisconnected { .. }
+    ));
+    let options = bollard::query_parameters::RemoveContainerOptions {
+        force: true,
+        ..Default::default()
+    };
+    docker
+        .remove_container(&pod.containers[1].id, Some(options))
+        .await
+        .unwrap();
+    gate_tx.send(true).unwrap();
+    assert_eq!(next(&mut events).await, PodEvent::DaemonReconnected);
+
+    // The keeper's exit marks the end of everything the gap produced.
+    docker
+        .kill_container(
+            &pod.containers[0].id,
+            Some(KillContainerOptions {
+                signal: "SIGTERM".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    let after = until(&mut events, |e| exited(e, "keeper")).await;
+    let about_goner: Vec<&PodEvent> = after
+        .iter()
+        .filter(|e| e.service() == Some("goner"))
+        .collect();
+    assert_eq!(about_goner.len(), 1, "{after:?}");
+    assert!(
+        matches!(about_goner[0], PodEvent::ContainerLost { .. }),
+        "{after:?}"
     );
     watcher.stop().await;
 }

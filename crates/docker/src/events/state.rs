@@ -216,7 +216,6 @@ impl PodState {
             .floor_nanos
             .max(snapshot.started_nanos)
             .max(snapshot.finished_nanos);
-        let known_before = view.running.is_some();
         match snapshot.state {
             RunState::Created => {
                 view.running.get_or_insert(false);
@@ -235,8 +234,10 @@ impl PodState {
                 exit_code,
                 oom_killed,
             } => {
-                let restarted_unseen = known_before && snapshot.started_nanos > view.started_nanos;
-                if restarted_unseen && view.running != Some(true) {
+                // A run not seen starting (before watching began, or during a gap) is reported
+                // as started first, so every `Exited` follows a `Started`.
+                let start_unseen = snapshot.started_nanos > view.started_nanos;
+                if start_unseen && view.running != Some(true) {
                     out.push(PodEvent::Started {
                         service: service.clone(),
                         container_id: id.clone(),
@@ -379,7 +380,14 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(state.reconcile("i", exited(10, 20, 2)).len(), 1);
+        let infra = state.reconcile("i", exited(10, 20, 2));
+        assert!(matches!(
+            infra.as_slice(),
+            [
+                PodEvent::Started { .. },
+                PodEvent::Exited { exit_code: 2, .. }
+            ]
+        ));
         let created = ContainerSnapshot {
             state: RunState::Created,
             started_nanos: 0,
