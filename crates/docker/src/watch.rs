@@ -32,7 +32,9 @@ pub struct PodWatcher {
 
 impl PodWatcher {
     /// Watches `pod` on the engine. The first events describe each container's state when
-    /// watching began (`Started`/`Exited`/`Health`), then every change as it happens.
+    /// watching began (`Started`, then `Exited` if it already stopped, and `Health`), then every
+    /// change as it happens. Containers that carry the pod's labels but are not in `pod` are
+    /// reported too (by their service label).
     pub fn start(docker: Docker, pod: &RunningPod) -> (Self, mpsc::Receiver<PodEvent>) {
         Self::start_with(docker, pod)
     }

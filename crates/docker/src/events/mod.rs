@@ -45,9 +45,12 @@ impl HealthStatus {
 /// found by re-inspecting the containers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PodEvent {
-    /// A container is running (it started, or was found running when watching began).
+    /// A container started (seen live, or found by inspection to have started). Every
+    /// `Exited` of a container follows a `Started` of it.
     Started {
+        /// Compose service name (`com.docker.compose.service`).
         service: String,
+        /// Engine container id.
         container_id: String,
     },
     /// A container stopped. `oom_killed` is true when the kernel's OOM killer ended it (an `oom`
@@ -55,6 +58,7 @@ pub enum PodEvent {
     Exited {
         service: String,
         container_id: String,
+        /// The process's exit status (137 after SIGKILL).
         exit_code: i64,
         oom_killed: bool,
     },
