@@ -22,6 +22,12 @@ async fn infra_image_from_own_binary_stops_on_sigterm_with_exit_0() {
     assert_eq!(ensure_infra_image(&docker, binary).await.unwrap(), image);
     let inspect = docker.inspect_image(&image).await.unwrap();
     assert_eq!(inspect.id, id);
+    // Also reachable by the version tag the generated compose file names.
+    let alias = docker
+        .inspect_image(pod::plan::BUILTIN_INFRA_IMAGE)
+        .await
+        .unwrap();
+    assert_eq!(alias.id, inspect.id);
     let config = inspect.config.unwrap();
     assert_eq!(
         config.entrypoint,

@@ -7,10 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
-use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions};
+use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions, TagImageOptions};
 use bollard::{body_full, Docker};
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use pod::plan::BUILTIN_INFRA_IMAGE;
 use sha2::{Digest, Sha256};
 
 use crate::client::DockerError;
@@ -39,12 +40,38 @@ pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String
         })??;
     let tag = binary_tag(&content);
     let reference = format!("{INFRA_IMAGE_REPO}:{tag}");
-    if docker.inspect_image(&reference).await.is_ok() {
-        return Ok(reference);
+    if docker.inspect_image(&reference).await.is_err() {
+        import(docker, binary, &content, &reference, tag).await?;
     }
+    alias_as_builtin(docker, &reference).await;
+    Ok(reference)
+}
 
+/// Also tags the image as [`BUILTIN_INFRA_IMAGE`] (`dce-infra:<version>`), the name the
+/// generated compose file uses, so that a person can run that file by hand. Best effort.
+async fn alias_as_builtin(docker: &Docker, reference: &str) {
+    let Some((repo, tag)) = BUILTIN_INFRA_IMAGE.split_once(':') else {
+        return;
+    };
+    let options = TagImageOptions {
+        repo: Some(repo.to_string()),
+        tag: Some(tag.to_string()),
+    };
+    if let Err(error) = docker.tag_image(reference, Some(options)).await {
+        tracing::debug!(image = %reference, %error, "could not tag the infra image by version");
+    }
+}
+
+/// `docker import` of a tarball holding only `/dce`, tagged `reference`.
+async fn import(
+    docker: &Docker,
+    binary: &Path,
+    content: &[u8],
+    reference: &str,
+    tag: String,
+) -> Result<(), DockerError> {
     tracing::info!(image = %reference, binary = %binary.display(), "building the infra image");
-    let tarball = one_file_tar(&content).map_err(|e| DockerError::InfraBinary {
+    let tarball = one_file_tar(content).map_err(|e| DockerError::InfraBinary {
         path: binary.display().to_string(),
         message: e.to_string(),
     })?;
@@ -65,8 +92,8 @@ pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String
         .filter_map(|p| p.status.as_deref())
         .find(|s| s.starts_with("sha256:"))
         .map(str::to_string);
-    drop_duplicate_of_race(docker, &reference, imported.as_deref()).await;
-    Ok(reference)
+    drop_duplicate_of_race(docker, reference, imported.as_deref()).await;
+    Ok(())
 }
 
 /// When another executor imported the same tag at the same moment, the tag points at its image
