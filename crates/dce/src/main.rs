@@ -4,6 +4,7 @@ mod executor;
 mod pause;
 mod reap;
 mod render;
+mod up;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -20,8 +21,9 @@ enum Command {
     /// Run as a Mesos executor over the v1 HTTP executor API (the default when started by a Mesos
     /// agent, i.e. with `MESOS_EXECUTOR_ID` set).
     Executor(executor::ExecutorArgs),
-    /// Run a pod locally exactly as the executor would (not yet implemented).
-    Up,
+    /// Run a pod locally exactly as the executor would, on the local Docker engine; Ctrl-C
+    /// kills it.
+    Up(up::UpArgs),
     /// Print the rewritten compose file and explain every rewrite; start nothing.
     Render(render::RenderArgs),
     /// Remove containers, networks and volumes of pods whose executor is gone.
@@ -46,9 +48,7 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(executor::run(executor::ExecutorArgs::default())?)
         }
         Some(Command::Reap(args)) => std::process::exit(reap::run(args)?),
-        Some(Command::Up) => {
-            anyhow::bail!("this command is not implemented yet")
-        }
+        Some(Command::Up(args)) => std::process::exit(up::run(args)?),
         None => {
             Cli::command().print_help()?;
             Ok(())

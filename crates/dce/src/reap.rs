@@ -87,7 +87,13 @@ pub fn run(args: ReapArgs) -> anyhow::Result<i32> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run_async(args))
+    match runtime.block_on(run_async(args)) {
+        Ok(code) => Ok(code),
+        Err(error) => {
+            eprintln!("dce reap: {error:#}");
+            Ok(1)
+        }
+    }
 }
 
 async fn run_async(args: ReapArgs) -> anyhow::Result<i32> {

@@ -1,0 +1,306 @@
+//! One local run: the agent stand-in, the executor subprocess, the status updates as they come,
+//! Ctrl-C/`--timeout` turned into KILL, and the executor's exit.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use mesos::{CapabilityType, ExecutorId, TaskStatus};
+use mesos_agent::{
+    Agent, AgentConfig, Disposition, ExecutorExit, ExecutorLaunch, ExecutorProcess, UpdateRecord,
+};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+
+use super::display::{self, StopRequest};
+use super::sandbox::LocalSandbox;
+use super::task::LocalTask;
+
+/// Environment variables of the user that the executor must not inherit: the agent sets the
+/// Mesos ones, and a stray value would point the executor at another agent.
+const AGENT_OWNED_PREFIXES: [&str; 2] = ["MESOS_", "LIBPROCESS_"];
+
+/// How long the executor may take to exit after the terminal update (it waits for the ACK,
+/// which the stand-in sends at once) before it is shut down.
+const EXIT_WAIT: Duration = Duration::from_secs(30);
+
+/// How long to wait for the agent's own terminal update once the executor process is gone.
+const AFTER_EXIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Everything a local run needs, resolved from the command line.
+#[derive(Debug)]
+pub struct LocalRun {
+    /// The sandbox and the compose files in it.
+    pub sandbox: LocalSandbox,
+    /// The task to launch.
+    pub task: LocalTask,
+    /// `--config`, absolute.
+    pub config: Option<PathBuf>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+}
+
+/// Runs the pod to its terminal state; returns the exit code.
+pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
+    let started = Instant::now();
+    let run_dir = std::env::temp_dir().join(format!("dce-up-{}", local.task.task_id));
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("cannot create the run directory {}", run_dir.display()))?;
+    let agent = Agent::start(AgentConfig {
+        executor_id: ExecutorId::new(format!("dce-up-{}", local.task.task_id)),
+        capabilities: vec![CapabilityType::TaskKillingState],
+        // Without checkpointing, an executor that loses `dce up` (SIGKILLed) kills its pod.
+        checkpoint: false,
+        ..AgentConfig::default()
+    })
+    .await
+    .context("cannot start the embedded Mesos agent")?;
+    let mut feed = agent.update_feed();
+    let executor = agent
+        .launch_executor(executor_launch(&local, &run_dir)?)
+        .await
+        .context("cannot launch the executor")?;
+    print_header(&local, &executor);
+    agent.launch(local.task.task_info());
+
+    let outcome = follow(&agent, &executor, &mut feed, &local, started).await?;
+    let exit = await_exit(&agent, &executor).await;
+    let clean = matches!(exit, Some(ExecutorExit::Code(0))) && !agent.destroyed_executor();
+    if !clean {
+        println!(
+            "dce up: the executor ended abnormally ({exit:?}); removing what the pod left behind"
+        );
+        remove_leftovers(&local.task.task_id).await;
+    }
+    let code = match &outcome.terminal {
+        Some(status) => display::exit_code(&status.state, outcome.stop),
+        None => display::EXIT_LOST,
+    };
+    // The executor's log is kept (and its end shown) only when something went wrong.
+    let failed = !clean || !matches!(code, 0 | display::EXIT_TIMEOUT);
+    if failed {
+        print_log_tail(&executor);
+    } else {
+        let _ = std::fs::remove_dir_all(&run_dir);
+    }
+    Ok(code)
+}
+
+/// The executor binary (this one), its arguments and environment.
+fn executor_launch(local: &LocalRun, run_dir: &Path) -> anyhow::Result<ExecutorLaunch> {
+    let binary =
+        std::env::current_exe().context("cannot find the dce binary to run as the executor")?;
+    let mut launch = ExecutorLaunch::new(binary);
+    launch.args.push("executor".into());
+    if let Some(config) = &local.config {
+        launch.args.push("--config".into());
+        launch.args.push(config.clone().into_os_string());
+    }
+    // The user's environment feeds compose interpolation, as with `docker compose`; the Mesos
+    // variables are the agent's.
+    launch.env = std::env::vars()
+        .filter(|(key, _)| !AGENT_OWNED_PREFIXES.iter().any(|p| key.starts_with(p)))
+        .collect();
+    // MESOS_DIRECTORY (the executor's own stdout/stderr) stays under the run directory;
+    // MESOS_SANDBOX, where the pod's files are, is the project directory (see `sandbox`).
+    launch.env.push((
+        "MESOS_SANDBOX".into(),
+        local.sandbox.dir.display().to_string(),
+    ));
+    launch.sandbox_root = Some(run_dir.to_path_buf());
+    Ok(launch)
+}
+
+fn print_header(local: &LocalRun, executor: &ExecutorProcess) {
+    let project = pod::naming::project_name(&local.task.task_id);
+    let files = if local.sandbox.files.is_empty() {
+        "its default compose file".to_string()
+    } else {
+        local.sandbox.files.join(", ")
+    };
+    let config = pod::config::locate_config_file(
+        local.config.as_deref(),
+        Some(&local.sandbox.dir),
+        Path::new(pod::config::SYSTEM_CONFIG_PATH),
+    )
+    .map(|p| p.display().to_string())
+    .unwrap_or_else(|| "built-in defaults".to_string());
+    let dir = local.sandbox.dir.display();
+    println!("dce up: task {} → pod {project}", local.task.task_id);
+    println!("  sandbox  {dir} ({files})");
+    println!("  config   {config}");
+    println!("  files    {dir}/pod/ (generated compose, plan), {dir}/logs/ (container output)");
+    println!(
+        "  executor pid {}, log {}/stderr",
+        executor.pid(),
+        executor.sandbox().display()
+    );
+    println!("  inspect  docker compose -p {project} ps");
+    println!("Ctrl-C stops the pod.");
+}
+
+/// How the run ended.
+struct Outcome {
+    terminal: Option<TaskStatus>,
+    stop: Option<StopRequest>,
+}
+
+/// Prints updates until the terminal one, handling Ctrl-C/SIGTERM and `--timeout`.
+async fn follow(
+    agent: &Agent,
+    executor: &ExecutorProcess,
+    feed: &mut tokio::sync::broadcast::Receiver<UpdateRecord>,
+    local: &LocalRun,
+    started: Instant,
+) -> anyhow::Result<Outcome> {
+    let task_id = local.task.task_id.as_str();
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let deadline = local.timeout.map(|t| started + t);
+    let mut stop: Option<StopRequest> = None;
+    let mut signals = 0u32;
+    let mut exited_at: Option<Instant> = None;
+    loop {
+        let exit_guard = exited_at.map(|at| at + AFTER_EXIT_WAIT);
+        tokio::select! {
+            received = feed.recv() => match received {
+                Ok(record) if record.task_id.as_str() == task_id && shown(&record) => {
+                    println!("{}", display::status_line(&record.status, started.elapsed()));
+                    if record.is_terminal() {
+                        return Ok(Outcome { terminal: Some(record.status), stop });
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(missed)) => {
+                    println!("dce up: {missed} updates were not shown (output too slow)");
+                }
+                Err(RecvError::Closed) => return Ok(Outcome { terminal: None, stop }),
+            },
+            _ = wait_signal(&mut interrupt, &mut terminate) => {
+                signals += 1;
+                stop.get_or_insert(StopRequest::Signal);
+                escalate(agent, task_id, signals);
+            }
+            _ = sleep_until(deadline), if stop.is_none() => {
+                println!("dce up: --timeout reached; stopping the pod");
+                stop = Some(StopRequest::Timeout);
+                agent.kill(task_id, None);
+            }
+            _ = executor.wait(Duration::from_secs(365 * 24 * 3600)), if exited_at.is_none() => {
+                exited_at = Some(Instant::now());
+            }
+            _ = sleep_until(exit_guard), if exit_guard.is_some() => {
+                println!("dce up: the executor exited without a final status update");
+                return Ok(Outcome { terminal: None, stop });
+            }
+        }
+    }
+}
+
+/// Updates a person should see: what the agent accepted (and its own, e.g. executor gone).
+fn shown(record: &UpdateRecord) -> bool {
+    record.disposition == Disposition::Accepted
+}
+
+async fn wait_signal(
+    interrupt: &mut tokio::signal::unix::Signal,
+    terminate: &mut tokio::signal::unix::Signal,
+) {
+    tokio::select! {
+        _ = interrupt.recv() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// First signal: KILL the task; second: SHUTDOWN the executor; then destroy it.
+fn escalate(agent: &Agent, task_id: &str, signals: u32) {
+    match signals {
+        1 => {
+            println!("dce up: stopping the pod (press Ctrl-C again to shut the executor down)");
+            agent.kill(task_id, None);
+        }
+        2 => {
+            println!("dce up: shutting the executor down (press Ctrl-C again to destroy it)");
+            agent.shutdown();
+        }
+        _ => {
+            println!("dce up: destroying the executor");
+            agent.destroy_executor();
+        }
+    }
+}
+
+/// Waits for the executor to exit by itself, then shuts it down, then destroys it.
+async fn await_exit(agent: &Agent, executor: &ExecutorProcess) -> Option<ExecutorExit> {
+    if let Ok(exit) = executor.wait(EXIT_WAIT).await {
+        return Some(exit);
+    }
+    println!("dce up: the executor did not exit after the final update; shutting it down");
+    agent.shutdown();
+    let grace = agent.config().shutdown_grace_period;
+    if let Ok(exit) = executor.wait(grace + Duration::from_secs(5)).await {
+        return Some(exit);
+    }
+    agent.destroy_executor();
+    executor.wait(Duration::from_secs(5)).await.ok()
+}
+
+/// After an abnormal executor exit, removes the pod's objects by its task-id label, as
+/// `dce reap` would.
+async fn remove_leftovers(task_id: &str) {
+    let docker = match docker::connect(&docker::EngineEndpoint::from_env()).await {
+        Ok(docker) => docker,
+        Err(error) => {
+            println!("dce up: cannot clean up: {error}");
+            return;
+        }
+    };
+    let options = docker::RemoveOptions {
+        named_volumes: false,
+        stop_grace: Some(Duration::from_secs(2)),
+    };
+    match docker::remove_by_labels(
+        &docker,
+        &docker::PodSelector::Task(task_id.into()),
+        &options,
+    )
+    .await
+    {
+        Ok(report) => {
+            println!(
+                "dce up: removed {} containers, {} networks, {} volumes",
+                report.containers.len(),
+                report.networks.len(),
+                report.volumes.len()
+            );
+            for error in report.errors {
+                println!("dce up: clean-up error: {error}");
+            }
+        }
+        Err(error) => println!("dce up: clean-up failed: {error}"),
+    }
+}
+
+/// The end of the executor's log, kept in the run directory, for a run that did not succeed.
+fn print_log_tail(executor: &ExecutorProcess) {
+    let log = executor.stderr();
+    let lines: Vec<&str> = log.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(15)..];
+    if !tail.is_empty() {
+        println!(
+            "dce up: last lines of the executor's log ({}/stderr):",
+            executor.sandbox().display()
+        );
+        for line in tail {
+            println!("  {line}");
+        }
+    }
+}
