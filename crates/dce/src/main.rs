@@ -1,6 +1,7 @@
 //! `dce`: runs a pod of Docker containers described by docker-compose files as one Mesos task.
 
 mod executor;
+mod help;
 mod pause;
 mod reap;
 mod render;
@@ -10,7 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 /// Command line of the `dce` binary.
 #[derive(Debug, Parser)]
-#[command(name = "dce", version, about, long_about = None)]
+#[command(name = "dce", version, about, long_about = None, after_help = help::DCE)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -20,17 +21,21 @@ struct Cli {
 enum Command {
     /// Run as a Mesos executor over the v1 HTTP executor API (the default when started by a Mesos
     /// agent, i.e. with `MESOS_EXECUTOR_ID` set).
+    #[command(after_help = help::EXECUTOR)]
     Executor(executor::ExecutorArgs),
     /// Run a pod locally exactly as the executor would, on the local Docker engine; Ctrl-C
     /// kills it.
     Up(up::UpArgs),
     /// Print the rewritten compose file and explain every rewrite; start nothing.
+    #[command(after_help = help::RENDER)]
     Render(render::RenderArgs),
     /// Remove containers, networks and volumes of pods whose executor is gone.
     Reap(reap::ReapArgs),
     /// Entrypoint of the infra container: sleep until SIGTERM/SIGINT, reaping zombies.
+    #[command(after_help = help::PAUSE)]
     Pause,
     /// Print the version.
+    #[command(after_help = help::VERSION)]
     Version,
 }
 
