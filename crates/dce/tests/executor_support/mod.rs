@@ -301,7 +301,7 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || std::env::var_os("DCE_TEST_DUMP").is_some() {
             eprintln!(
                 "--- executor stderr ---\n{}\n--- end ---",
                 self.executor.stderr()
