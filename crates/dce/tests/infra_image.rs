@@ -22,12 +22,6 @@ async fn infra_image_from_own_binary_stops_on_sigterm_with_exit_0() {
     assert_eq!(ensure_infra_image(&docker, binary).await.unwrap(), image);
     let inspect = docker.inspect_image(&image).await.unwrap();
     assert_eq!(inspect.id, id);
-    // Also reachable by the version tag the generated compose file names.
-    let alias = docker
-        .inspect_image(pod::plan::BUILTIN_INFRA_IMAGE)
-        .await
-        .unwrap();
-    assert_eq!(alias.id, inspect.id);
     let config = inspect.config.unwrap();
     assert_eq!(
         config.entrypoint,
@@ -142,4 +136,38 @@ async fn exec(docker: &bollard::Docker, container: &str, script: &str) -> String
         }
     }
     text
+}
+
+/// Two executors building the image of a new binary at once agree on one image.
+#[tokio::test]
+async fn concurrent_builds_agree_on_one_image() {
+    let docker = testkit::docker().await.unwrap();
+    let run = TestRun::new();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("dce");
+    // Trailing bytes change the hash (a "new binary") without changing what runs.
+    let mut content = std::fs::read(env!("CARGO_BIN_EXE_dce")).unwrap();
+    content.extend_from_slice(run.id().as_bytes());
+    std::fs::write(&copy, content).unwrap();
+
+    let (a, b) = tokio::join!(
+        ensure_infra_image(&docker, &copy),
+        ensure_infra_image(&docker, &copy)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a, b);
+    let id = docker.inspect_image(&a).await.unwrap().id.unwrap();
+
+    // Point the version tag back at the real binary's image, then drop the test image.
+    ensure_infra_image(&docker, Path::new(env!("CARGO_BIN_EXE_dce")))
+        .await
+        .unwrap();
+    docker
+        .remove_image(
+            &id,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await
+        .unwrap();
 }

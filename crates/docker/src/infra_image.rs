@@ -41,10 +41,34 @@ pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String
     let tag = binary_tag(&content);
     let reference = format!("{INFRA_IMAGE_REPO}:{tag}");
     if docker.inspect_image(&reference).await.is_err() {
-        import(docker, binary, &content, &reference, tag).await?;
+        // Executors on one host take turns, so the image is imported once; the others find it.
+        let _turn = host_lock(&tag).await;
+        if docker.inspect_image(&reference).await.is_err() {
+            import(docker, binary, &content, &reference, tag).await?;
+        }
     }
     alias_as_builtin(docker, &reference).await;
     Ok(reference)
+}
+
+/// An exclusive `flock` on `$TMPDIR/dce-infra-<tag>.lock`, held until dropped. Best effort: when
+/// the file cannot be used (e.g. a private /tmp), imports may race, which
+/// [`drop_duplicate_of_race`] tolerates.
+async fn host_lock(tag: &str) -> Option<std::fs::File> {
+    let path = std::env::temp_dir().join(format!("dce-infra-{tag}.lock"));
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).ok()?;
+        Some(file)
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// Also tags the image as [`BUILTIN_INFRA_IMAGE`] (`dce-infra:<version>`), the name the
