@@ -105,3 +105,32 @@ async fn ten_pods_at_once() {
         assert!(h.leftovers(task_id).await.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_pod_runs() {
+    let h = Harness::start().await;
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/pod/docker-compose.yml");
+    let compose = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("dce-example-busybox:latest", IMAGE);
+    h.write("docker-compose.yml", &compose);
+    let task_id = h.task_id("example");
+    let ports = port_block();
+    let task = h
+        .task(&task_id, "docker-compose.yml", ports)
+        .label("config.cleanpod.removenamedvolumes", Some("true"))
+        .build();
+    h.launch(task);
+    let running = h.wait_state(&task_id, TaskState::Running).await;
+    assert_eq!(running.status.healthy, Some(true));
+    let answer = http_get_eventually(ports.0 as u16).await;
+    assert!(answer.contains("hello from a dce pod"), "{answer}");
+    h.kill(&task_id).await;
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(
+        h.leftovers(&task_id).await.is_empty(),
+        "{:?}",
+        h.leftovers(&task_id).await
+    );
+}
