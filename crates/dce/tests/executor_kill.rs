@@ -110,3 +110,47 @@ async fn sigterm_kills_every_pod_and_exits() {
         assert!(h.leftovers(task_id).await.is_empty());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_shorter_kill_brings_sigkill_forward() {
+    let h = Harness::start().await;
+    // Ignores SIGTERM and may take ten minutes to stop: only SIGKILL ends it.
+    let compose = format!(
+        "services:\n  stubborn:\n    image: {IMAGE}\n    stop_grace_period: 600s\n    command: [\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 1 & wait $$!; done\"]\n"
+    );
+    h.write("stubborn.yml", &compose);
+    let task_id = h.task_id("stubborn");
+    h.launch(h.task(&task_id, "stubborn.yml", port_block()).build());
+    h.wait_state(&task_id, TaskState::Running).await;
+    let long = mesos::KillPolicy::with_grace(Duration::from_secs(600));
+    let short = mesos::KillPolicy::with_grace(Duration::from_secs(1));
+    h.agent.kill(&task_id, Some(long));
+    h.wait_state(&task_id, TaskState::Killing).await;
+    h.agent.kill(&task_id, Some(short));
+    // Without the shorter KILL this would take ten minutes (beyond the hang guard).
+    h.wait_state(&task_id, TaskState::Killed).await;
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launch_timeout_fails_the_task_and_removes_the_pod() {
+    let h = Harness::start().await;
+    h.write("slow.yml", &never_healthy());
+    let task_id = h.task_id("timeout");
+    let task = h
+        .task(&task_id, "slow.yml", port_block())
+        .label("config.launchtask.timeout", Some("3s"))
+        .build();
+    h.launch(task);
+    let end = h.wait_terminal(&task_id).await;
+    assert_eq!(*end.state(), TaskState::Failed);
+    assert_eq!(
+        end.status.reason,
+        Some(mesos::Reason::ContainerLaunchFailed)
+    );
+    let message = end.status.message.clone().unwrap_or_default();
+    assert!(message.contains("launchtask.timeout"), "{message}");
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}

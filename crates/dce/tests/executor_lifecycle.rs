@@ -245,3 +245,31 @@ async fn unhealthy_service_sends_health_update_then_fails() {
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&task_id).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_memory_fails_with_the_memory_reason() {
+    let h = Harness::start().await;
+    let compose = format!(
+        "services:\n  app:\n    image: {IMAGE}\n    command: {SLEEPER}\n  hog:\n    image: {IMAGE}\n    mem_limit: 16m\n    memswap_limit: 16m\n    command: [\"sh\", \"-c\", \"sleep 1; a=x; while :; do a=$$a$$a; done\"]\n"
+    );
+    h.write("oom.yml", &compose);
+    let task_id = h.task_id("oom");
+    h.launch(h.task(&task_id, "oom.yml", port_block()).build());
+    let failed = h.wait_terminal(&task_id).await;
+    assert_eq!(
+        *failed.state(),
+        TaskState::Failed,
+        "{:?}",
+        h.states(&task_id)
+    );
+    assert_eq!(
+        failed.status.reason,
+        Some(Reason::ContainerLimitationMemory),
+        "{:?}",
+        h.states(&task_id)
+    );
+    let message = failed.status.message.clone().unwrap_or_default();
+    assert!(message.contains("hog"), "{message}");
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}

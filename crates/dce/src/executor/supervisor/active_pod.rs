@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bollard::query_parameters::RestartContainerOptions;
+use bollard::query_parameters::{KillContainerOptions, RestartContainerOptions};
 use bollard::Docker;
 use docker::{remove_pod, stop_pod, PodWatcher, RemoveOptions, RunningPod};
 use pod::{PluginChain, PodPlan, TaskContext};
@@ -195,6 +195,28 @@ pub fn tear_down_launched(
         tear_down(&docker, &plan, &chain, &pod, &task, grace, HashMap::new()).await;
         let _ = inbox.send(Input::TornDown);
     });
+}
+
+/// SIGKILLs every container of `pod` at `at` (a later KILL shortened the grace); the running
+/// teardown then sees them exit.
+pub fn force_kill_at(
+    docker: &Docker,
+    pod: RunningPod,
+    at: tokio::time::Instant,
+) -> tokio::task::AbortHandle {
+    let docker = docker.clone();
+    let task = tokio::spawn(async move {
+        tokio::time::sleep_until(at).await;
+        for container in &pod.containers {
+            let options = KillContainerOptions {
+                signal: "SIGKILL".to_string(),
+            };
+            if let Err(error) = docker.kill_container(&container.id, Some(options)).await {
+                tracing::debug!(container = %container.id, %error, "SIGKILL at the shortened deadline");
+            }
+        }
+    });
+    task.abort_handle()
 }
 
 /// pre_kill hooks → ordered stop within `grace` → removal (per config) → post_kill hooks.

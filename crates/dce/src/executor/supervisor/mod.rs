@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bollard::Docker;
 use docker::PodEvent;
 use mesos::{Reason, Session, TaskId, TaskInfo, TaskState};
@@ -209,8 +211,41 @@ enum Launching {
 struct Killing {
     ending: Ending,
     awaiting: Awaiting,
-    /// Grace for a pod the cancelled launch still hands over.
-    grace: Duration,
+    /// When the kill began; a later KILL's grace counts from here.
+    started: Instant,
+    /// When every container gets SIGKILL; a later KILL may only bring it forward.
+    deadline: Instant,
+    /// The pod being stopped, once it exists.
+    pod: Option<docker::RunningPod>,
+    /// SIGKILL at a deadline a later KILL brought forward.
+    force: Option<tokio::task::AbortHandle>,
+}
+
+impl Killing {
+    fn new(
+        ending: Ending,
+        awaiting: Awaiting,
+        grace: Duration,
+        pod: Option<docker::RunningPod>,
+    ) -> Self {
+        let started = Instant::now();
+        Killing {
+            ending,
+            awaiting,
+            started,
+            deadline: started + grace,
+            pod,
+            force: None,
+        }
+    }
+}
+
+impl Drop for Killing {
+    fn drop(&mut self) {
+        if let Some(force) = self.force.take() {
+            force.abort();
+        }
+    }
 }
 
 /// How a teardown ends the task.

@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use mesos::{Reason, TaskState};
 
-use super::active_pod::{tear_down_launched, ActivePod};
+use super::active_pod::{force_kill_at, tear_down_launched, ActivePod};
 use super::{Awaiting, Ending, Input, Killing, Launching, Phase, Supervisor};
 use crate::executor::pod_view::{FailureKind, Verdict};
 
@@ -30,21 +32,23 @@ impl Supervisor {
                 Input::Kill { grace, cap } => {
                     cancel.cancel();
                     self.announce_killing(None);
-                    Phase::Killing(Killing {
-                        ending: Ending::Killed,
-                        awaiting: Awaiting::Launch,
-                        grace: self.kill_grace(grace, cap),
-                    })
+                    Phase::Killing(Killing::new(
+                        Ending::Killed,
+                        Awaiting::Launch,
+                        self.kill_grace(grace, cap),
+                        None,
+                    ))
                 }
                 Input::LaunchTimeout => {
                     cancel.cancel();
                     let (reason, message) = self.timeout_failure();
                     self.send(TaskState::Failed, message, Some(reason.clone()), None);
-                    Phase::Killing(Killing {
-                        ending: Ending::Reported(TaskState::Failed, Some(reason)),
-                        awaiting: Awaiting::Launch,
-                        grace: self.kill_grace(None, None),
-                    })
+                    Phase::Killing(Killing::new(
+                        Ending::Reported(TaskState::Failed, Some(reason)),
+                        Awaiting::Launch,
+                        self.kill_grace(None, None),
+                        None,
+                    ))
                 }
                 Input::Pod(_) | Input::RestartFailed { .. } | Input::TornDown => {
                     Phase::Launching(Launching::Preparing { cancel })
@@ -102,12 +106,14 @@ impl Supervisor {
             Input::Kill { grace, cap } => {
                 self.announce_killing(Some(&pod));
                 let grace = self.kill_grace(grace, cap);
+                let running = pod.pod.clone();
                 self.tear_down(*pod, grace);
-                Phase::Killing(Killing {
-                    ending: Ending::Killed,
-                    awaiting: Awaiting::Teardown,
+                Phase::Killing(Killing::new(
+                    Ending::Killed,
+                    Awaiting::Teardown,
                     grace,
-                })
+                    Some(running),
+                ))
             }
             Input::LaunchTimeout if !running => {
                 let (reason, message) = self.timeout_failure();
@@ -170,12 +176,14 @@ impl Supervisor {
                 );
                 self.send(TaskState::Finished, message, None, Some(&pod));
                 let grace = self.kill_grace(None, None);
+                let running = pod.pod.clone();
                 self.tear_down(*pod, grace);
-                return Phase::Killing(Killing {
-                    ending: Ending::Reported(TaskState::Finished, None),
-                    awaiting: Awaiting::Teardown,
+                return Phase::Killing(Killing::new(
+                    Ending::Reported(TaskState::Finished, None),
+                    Awaiting::Teardown,
                     grace,
-                });
+                    Some(running),
+                ));
             }
         }
         if !running && pod.view.is_ready() {
@@ -204,24 +212,44 @@ impl Supervisor {
     fn on_killing(&mut self, mut killing: Killing, input: Input) -> Phase {
         match (input, killing.awaiting) {
             (Input::Launched(Ok(launched)), Awaiting::Launch) => {
+                killing.pod = Some(launched.pod.clone());
+                let remaining = killing.deadline.saturating_duration_since(Instant::now());
                 tear_down_launched(
                     &self.docker,
                     *launched,
                     &self.context,
-                    killing.grace,
+                    remaining,
                     self.inbox.clone(),
                 );
                 killing.awaiting = Awaiting::Teardown;
                 Phase::Killing(killing)
             }
             (Input::Launched(Err(_)), Awaiting::Launch) | (Input::TornDown, Awaiting::Teardown) => {
-                self.finish(killing.ending)
+                self.finish(killing.ending.clone())
             }
-            (Input::Kill { .. }, _) => {
-                tracing::info!(task_id = %self.task_id, "task is already being killed; the grace period is not extended");
+            (Input::Kill { grace, cap }, _) => {
+                self.kill_again(&mut killing, grace, cap);
                 Phase::Killing(killing)
             }
             _ => Phase::Killing(killing),
+        }
+    }
+
+    /// A KILL during the kill: never extends the grace; a shorter one brings SIGKILL forward
+    /// (ref §7.1: deadline = min(current, kill start + new grace)).
+    fn kill_again(&self, killing: &mut Killing, grace: Option<Duration>, cap: Option<Duration>) {
+        let deadline = killing.started + self.kill_grace(grace, cap);
+        if deadline >= killing.deadline {
+            tracing::info!(task_id = %self.task_id, "task is already being killed; the grace period is not extended");
+            return;
+        }
+        tracing::info!(task_id = %self.task_id, "a later KILL shortened the grace period");
+        killing.deadline = deadline;
+        if let Some(pod) = &killing.pod {
+            if let Some(previous) = killing.force.take() {
+                previous.abort();
+            }
+            killing.force = Some(force_kill_at(&self.docker, pod.clone(), deadline));
         }
     }
 
@@ -246,12 +274,14 @@ impl Supervisor {
         tracing::warn!(task_id = %self.task_id, reason = reason.as_str(), %message, "pod failed");
         self.send(TaskState::Failed, message, Some(reason.clone()), Some(&pod));
         let grace = self.kill_grace(None, None);
+        let running = pod.pod.clone();
         self.tear_down(*pod, grace);
-        Phase::Killing(Killing {
-            ending: Ending::Reported(TaskState::Failed, Some(reason)),
-            awaiting: Awaiting::Teardown,
+        Phase::Killing(Killing::new(
+            Ending::Reported(TaskState::Failed, Some(reason)),
+            Awaiting::Teardown,
             grace,
-        })
+            Some(running),
+        ))
     }
 
     fn announce_killing(&mut self, pod: Option<&ActivePod>) {
