@@ -378,3 +378,7 @@ fn backoff(restarts: u32) -> Duration {
         .saturating_mul(1u32 << restarts.min(16))
         .min(MAX_BACKOFF)
 }
+
+#[cfg(test)]
+#[path = "pod_view_tests.rs"]
+mod tests;
