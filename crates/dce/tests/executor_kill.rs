@@ -154,3 +154,28 @@ async fn launch_timeout_fails_the_task_and_removes_the_pod() {
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&task_id).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_completion_time_kills_without_grace() {
+    let h = Harness::start().await;
+    let compose = format!(
+        "services:\n  stubborn:\n    image: {IMAGE}\n    stop_grace_period: 600s\n    command: [\"sh\", \"-c\", \"trap '' TERM; while :; do sleep 1 & wait $$!; done\"]\n"
+    );
+    h.write("stubborn.yml", &compose);
+    let task_id = h.task_id("deadline");
+    let task = h
+        .task(&task_id, "stubborn.yml", port_block())
+        .max_completion_time(Duration::from_secs(4))
+        .build();
+    h.launch(task);
+    let end = h.wait_terminal(&task_id).await;
+    assert_eq!(*end.state(), TaskState::Failed, "{:?}", h.states(&task_id));
+    assert_eq!(
+        end.status.reason,
+        Some(mesos::Reason::MaxCompletionTimeReached)
+    );
+    let states: Vec<TaskState> = h.states(&task_id).into_iter().map(|(s, _)| s).collect();
+    assert!(!states.contains(&TaskState::Killing), "{states:?}");
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}

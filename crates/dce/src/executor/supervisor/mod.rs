@@ -44,6 +44,8 @@ pub enum Input {
     Pod(PodEvent),
     /// `launchtask.timeout` elapsed.
     LaunchTimeout,
+    /// The task's `max_completion_time` elapsed.
+    CompletionDeadline,
     /// Restarting a container failed.
     RestartFailed { service: String, error: String },
     /// Stopping and removing the pod finished.
@@ -117,6 +119,7 @@ pub fn spawn(
                     docker,
                     context,
                     launch_timer: None,
+                    completion_timer: None,
                 };
                 let phase = supervisor.start(sources);
                 supervisor.run(phase, receiver).await;
@@ -276,6 +279,7 @@ struct Supervisor {
     docker: Docker,
     context: TaskContext,
     launch_timer: Option<tokio::task::AbortHandle>,
+    completion_timer: Option<tokio::task::AbortHandle>,
 }
 
 impl Supervisor {
@@ -286,7 +290,10 @@ impl Supervisor {
             };
             phase = self.on(phase, input);
         }
-        if let Some(timer) = self.launch_timer.take() {
+        for timer in [self.launch_timer.take(), self.completion_timer.take()]
+            .into_iter()
+            .flatten()
+        {
             timer.abort();
         }
         if let Phase::Terminal(state, reason) = &phase {
@@ -321,6 +328,15 @@ impl Supervisor {
             let _ = timer_inbox.send(Input::LaunchTimeout);
         });
         self.launch_timer = Some(timer.abort_handle());
+        if let Some(limit) = self.task.max_completion_time.as_ref() {
+            let limit = limit.to_duration();
+            let completion_inbox = self.inbox.clone();
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                let _ = completion_inbox.send(Input::CompletionDeadline);
+            });
+            self.completion_timer = Some(timer.abort_handle());
+        }
         Phase::Launching(Launching::Preparing { cancel })
     }
 

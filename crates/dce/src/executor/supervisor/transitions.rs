@@ -50,6 +50,18 @@ impl Supervisor {
                         None,
                     ))
                 }
+                Input::CompletionDeadline => {
+                    cancel.cancel();
+                    let message = self.completion_message();
+                    let reason = Reason::MaxCompletionTimeReached;
+                    self.send(TaskState::Failed, message, Some(reason.clone()), None);
+                    Phase::Killing(Killing::new(
+                        Ending::Reported(TaskState::Failed, Some(reason)),
+                        Awaiting::Launch,
+                        Duration::ZERO,
+                        None,
+                    ))
+                }
                 Input::Pod(_) | Input::RestartFailed { .. } | Input::TornDown => {
                     Phase::Launching(Launching::Preparing { cancel })
                 }
@@ -118,6 +130,16 @@ impl Supervisor {
             Input::LaunchTimeout if !running => {
                 let (reason, message) = self.timeout_failure();
                 self.fail_pod(pod, reason, message)
+            }
+            Input::CompletionDeadline => {
+                // No TASK_KILLING and no grace (ref §7.1).
+                let message = self.completion_message();
+                self.end_pod(
+                    pod,
+                    Reason::MaxCompletionTimeReached,
+                    message,
+                    Duration::ZERO,
+                )
             }
             Input::LaunchTimeout | Input::Progress(_) | Input::Launched(_) | Input::TornDown => {
                 self.keep(pod, running)
@@ -271,9 +293,20 @@ impl Supervisor {
 
     /// TASK_FAILED now (the failure is reported at once), then the teardown.
     fn fail_pod(&mut self, pod: Box<ActivePod>, reason: Reason, message: String) -> Phase {
+        let grace = self.kill_grace(None, None);
+        self.end_pod(pod, reason, message, grace)
+    }
+
+    /// TASK_FAILED now, then the teardown within `grace`.
+    fn end_pod(
+        &mut self,
+        pod: Box<ActivePod>,
+        reason: Reason,
+        message: String,
+        grace: Duration,
+    ) -> Phase {
         tracing::warn!(task_id = %self.task_id, reason = reason.as_str(), %message, "pod failed");
         self.send(TaskState::Failed, message, Some(reason.clone()), Some(&pod));
-        let grace = self.kill_grace(None, None);
         let running = pod.pod.clone();
         self.tear_down(*pod, grace);
         Phase::Killing(Killing::new(
@@ -304,6 +337,19 @@ impl Supervisor {
         } else {
             Phase::Launching(Launching::Starting(pod))
         }
+    }
+
+    fn completion_message(&self) -> String {
+        let limit = self
+            .task
+            .max_completion_time
+            .as_ref()
+            .map(|d| d.to_duration())
+            .unwrap_or_default();
+        format!(
+            "the task reached its max_completion_time ({} ms); the pod was killed",
+            limit.as_millis()
+        )
     }
 
     fn timeout_failure(&self) -> (Reason, String) {
