@@ -225,6 +225,73 @@ async fn runs_the_pod_until_ctrl_c_then_nothing_is_left() {
     assert_eq!(leftovers(&docker, &task_id).await, 0);
 }
 
+/// `examples/pod/` copied to a temporary project directory (so the run's `pod/` and `logs/` do
+/// not land in the repository), with the example image replaced by the offline test image.
+fn example_pod_dir() -> tempfile::TempDir {
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pod/docker-compose.yml");
+    let compose = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("dce-example-busybox:latest", testkit::BUSYBOX_IMAGE);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), compose).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn the_example_pod_runs_healthy_and_ctrl_c_leaves_nothing() {
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let task_id = run.name("example");
+    run.also_clean_label("io.dce.task-id", &task_id);
+    let dir = example_pod_dir();
+    let (first, last) = port_block();
+    let first = first + 5;
+    let ports = format!("{first}-{last}");
+
+    let mut up = Up::start(
+        dir.path(),
+        &[
+            "--ports",
+            &ports,
+            "--task-id",
+            &task_id,
+            "--set",
+            "cleanpod.removenamedvolumes=true",
+        ],
+    );
+    let running = up.expect_line("TASK_RUNNING");
+    assert!(running.contains("| healthy"), "{running}");
+    assert!(
+        running.contains(&format!("web 8080/tcp→{first}")),
+        "{running}"
+    );
+    let page = Command::new("busybox")
+        .args([
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            &format!("http://127.0.0.1:{first}/"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&page.stdout),
+        "hello from a dce pod\n"
+    );
+
+    up.signal(rustix::process::Signal::INT);
+    let (status, lines) = up.wait();
+    assert_eq!(status.code(), Some(0), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("TASK_KILLED")),
+        "{lines:#?}"
+    );
+    assert_eq!(leftovers(&docker, &task_id).await, 0, "{lines:#?}");
+}
+
 #[tokio::test]
 async fn a_failing_pod_exits_1_and_a_timeout_exits_124() {
     let docker = testkit::docker().await.unwrap();
