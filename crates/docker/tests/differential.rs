@@ -13,6 +13,7 @@ use std::path::Path;
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptions;
 use create_support::Harness;
+use pod::config::PodNetworking;
 use serde_json::{json, Value};
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
@@ -48,9 +49,15 @@ async fn corpus_matches_docker_compose_v1() {
     for file in &files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
         let yaml = std::fs::read_to_string(file).unwrap();
-        let (services, found) = compare(&name, &yaml).await;
-        assert!(services > 0, "{name}: no service was compared");
-        differences.extend(found.into_iter().map(|d| format!("{name}: {d}")));
+        for networking in [PodNetworking::Shared, PodNetworking::Compose] {
+            let (services, found) = compare(&name, &yaml, networking).await;
+            assert!(services > 0, "{name}: no service was compared");
+            differences.extend(
+                found
+                    .into_iter()
+                    .map(|d| format!("{name} ({networking:?} networking): {d}")),
+            );
+        }
     }
     assert!(
         differences.is_empty(),
@@ -61,7 +68,8 @@ async fn corpus_matches_docker_compose_v1() {
 
 /// Brings `yaml` up with both tools; returns how many services were compared and the
 /// differences.
-async fn compare(file: &str, yaml: &str) -> (usize, Vec<String>) {
+async fn compare(file: &str, yaml: &str, networking: PodNetworking) -> (usize, Vec<String>) {
+    let compose_networking = networking == PodNetworking::Compose;
     let h = Harness::new().await;
     std::fs::write(h.path().join("app.env"), "FROM_FILE=file\nONLY_FILE=yes\n").unwrap();
     std::fs::create_dir(h.path().join("data")).unwrap();
@@ -71,15 +79,18 @@ async fn compare(file: &str, yaml: &str) -> (usize, Vec<String>) {
     h.run
         .also_clean_label(docker::labels::COMPOSE_PROJECT, &project);
     compose(&h, &project, &["up", "-d"], file).await;
-    let theirs = snapshot_compose(&h, &project).await;
+    let theirs = snapshot_compose(&h, &project, compose_networking).await;
     compose(&h, &project, &["down", "-v", "--timeout", "5"], file).await;
 
-    let plan = h.plan(yaml, Vec::new());
+    let plan = h.plan_with(yaml, Vec::new(), |config| config.network_mode = networking);
     let created = h
         .up(&plan)
         .await
         .unwrap_or_else(|e| panic!("{file}: dce: {e}"));
-    let mut ours = Pod::default();
+    let mut ours = Pod {
+        per_service_network: compose_networking,
+        ..Default::default()
+    };
     for container in &created.pod.containers {
         let inspect = h.inspect(&container.id).await;
         ours.add(
@@ -98,6 +109,17 @@ async fn compare(file: &str, yaml: &str) -> (usize, Vec<String>) {
     )
     .await;
 
+    if compose_networking {
+        let joined = |pod: &Pod| {
+            pod.services
+                .values()
+                .any(|f| f.get("networks").is_some_and(|n| n != &json!({})))
+        };
+        assert!(
+            joined(&theirs) && joined(&ours),
+            "{file}: no network was compared"
+        );
+    }
     (theirs.services.len(), theirs.differences(&ours))
 }
 
@@ -119,7 +141,7 @@ async fn compose(h: &Harness, project: &str, args: &[&str], file: &str) {
     );
 }
 
-async fn snapshot_compose(h: &Harness, project: &str) -> Pod {
+async fn snapshot_compose(h: &Harness, project: &str, per_service_network: bool) -> Pod {
     let filters = std::collections::HashMap::from([(
         "label".to_string(),
         vec![format!("{}={project}", docker::labels::COMPOSE_PROJECT)],
@@ -133,7 +155,10 @@ async fn snapshot_compose(h: &Harness, project: &str) -> Pod {
         }))
         .await
         .unwrap();
-    let mut pod = Pod::default();
+    let mut pod = Pod {
+        per_service_network,
+        ..Default::default()
+    };
     for container in containers {
         let inspect = h.inspect(container.id.as_deref().unwrap()).await;
         let labels = inspect
@@ -148,9 +173,11 @@ async fn snapshot_compose(h: &Harness, project: &str) -> Pod {
     pod
 }
 
-/// The compared view of one pod: per service, and the container ports of the whole pod.
+/// The compared view of one pod: per service, and the container ports of the whole pod. With
+/// compose networking, ports and networks are also compared per service.
 #[derive(Debug, Default)]
 struct Pod {
+    per_service_network: bool,
     services: BTreeMap<String, BTreeMap<&'static str, Value>>,
     exposed: BTreeSet<String>,
     published: BTreeSet<String>,
@@ -165,7 +192,11 @@ impl Pod {
         self.published
             .extend(host.port_bindings.clone().unwrap_or_default().into_keys());
         if !infra {
-            self.services.insert(service.to_string(), fields(inspect));
+            let mut fields = fields(inspect);
+            if self.per_service_network {
+                fields.extend(network_fields(inspect));
+            }
+            self.services.insert(service.to_string(), fields);
         }
     }
 
@@ -228,6 +259,36 @@ fn is_tool_label(key: &str) -> bool {
         || key.starts_with("io.dce.")
         || key == "taskId"
         || key == "executorId"
+}
+
+/// Container ports, published container ports, and networks (by key) with their aliases minus
+/// the engine's own (the container's short id).
+fn network_fields(inspect: &ContainerInspectResponse) -> BTreeMap<&'static str, Value> {
+    let config = inspect.config.clone().unwrap_or_default();
+    let host = inspect.host_config.clone().unwrap_or_default();
+    let published: BTreeSet<String> = host.port_bindings.unwrap_or_default().into_keys().collect();
+    let networks: BTreeMap<String, Vec<String>> = inspect
+        .network_settings
+        .clone()
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, endpoint)| {
+            let mut aliases: Vec<String> = endpoint
+                .aliases
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|a| !(a.len() == 12 && a.bytes().all(|b| b.is_ascii_hexdigit())))
+                .collect();
+            aliases.sort();
+            (volume_key(&name), aliases)
+        })
+        .collect();
+    BTreeMap::from([
+        ("exposed_ports", json!(sorted(config.exposed_ports))),
+        ("published_ports", json!(published)),
+        ("networks", json!(networks)),
+    ])
 }
 
 fn fields(inspect: &ContainerInspectResponse) -> BTreeMap<&'static str, Value> {
