@@ -60,6 +60,7 @@ services:
       - target: 6000
         published: 6000
         protocol: tcp
+      - "9100-9101"
     extra_hosts: ["db.internal:10.1.2.3"]
     dns: [10.0.0.53]
     dns_search: [example.test]
@@ -101,6 +102,14 @@ services:
             (
                 "6000/tcp".to_string(),
                 vec![(String::new(), "38103".to_string())]
+            ),
+            (
+                "9100/tcp".to_string(),
+                vec![(String::new(), "38104".to_string())]
+            ),
+            (
+                "9101/tcp".to_string(),
+                vec![(String::new(), "38105".to_string())]
             ),
         ])
     );
