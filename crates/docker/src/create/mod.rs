@@ -83,8 +83,10 @@ pub struct CreatedPod {
 
 /// Creates and starts the pod of `plan`. Images must be present (see [`crate::images`]).
 ///
-/// Cancelling `cancel` (a KILL during launch) or dropping the returned future stops the launch
-/// and removes everything it created.
+/// Cancelling `cancel` (a KILL during launch, or the executor's launch timeout) or dropping the
+/// returned future stops the launch and removes everything it created. There is no timeout of
+/// its own: waiting for a `service_healthy` dependency lasts until the dependency is healthy,
+/// unhealthy or exited, or the launch is cancelled.
 pub async fn create_pod(
     docker: &Docker,
     plan: &PodPlan,
