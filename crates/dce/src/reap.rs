@@ -136,8 +136,9 @@ async fn connect() -> anyhow::Result<bollard::Docker> {
     let endpoint = docker::EngineEndpoint::from_env();
     docker::connect(&endpoint).await.with_context(|| {
         format!(
-            "dce reap needs the Docker engine (tried {}; set DOCKER_HOST to use another)",
-            endpoint.host
+            "the Docker engine is needed to find dce's objects (set DOCKER_HOST if it does not \
+             listen on {})",
+            docker::client::DEFAULT_HOST
         )
     })
 }

@@ -364,3 +364,34 @@ fn bad_input_is_explained_before_anything_starts() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_sigkilled_dce_up_leaves_nothing_behind() {
+    // Without checkpointing, the executor kills its pod as soon as its agent (inside `dce up`)
+    // is gone.
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let task_id = run.name("sigkill");
+    run.also_clean_label("io.dce.task-id", &task_id);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  sleeper:\n    image: {}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1 & wait $$!; done\"]\n",
+            testkit::BUSYBOX_IMAGE
+        ),
+    )
+    .unwrap();
+    let mut up = Up::start(dir.path(), &["--task-id", &task_id]);
+    up.expect_line("TASK_RUNNING");
+    assert!(leftovers(&docker, &task_id).await > 0);
+    up.signal(rustix::process::Signal::KILL);
+    let (status, _) = up.wait();
+    assert_eq!(status.code(), None, "killed by a signal");
+    let deadline = Instant::now() + WAIT;
+    while leftovers(&docker, &task_id).await > 0 {
+        assert!(Instant::now() < deadline, "the pod outlived dce up");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -77,12 +77,17 @@ pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
         Some(status) => display::exit_code(&status.state, outcome.stop),
         None => display::EXIT_LOST,
     };
-    // The executor's log is kept (and its end shown) only when something went wrong.
-    let failed = !clean || !matches!(code, 0 | display::EXIT_TIMEOUT);
-    if failed {
-        print_log_tail(&executor);
-    } else {
-        let _ = std::fs::remove_dir_all(&run_dir);
+    // The executor's log is kept only when something went wrong; its end is shown when the
+    // executor itself failed (a failed pod's update already says why).
+    match code {
+        0 | display::EXIT_TIMEOUT if clean => {
+            let _ = std::fs::remove_dir_all(&run_dir);
+        }
+        display::EXIT_FAILED if clean => println!(
+            "dce up: the executor's log is kept in {}/stderr",
+            executor.sandbox().display()
+        ),
+        _ => print_log_tail(&executor),
     }
     Ok(code)
 }
