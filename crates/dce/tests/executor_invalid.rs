@@ -115,3 +115,22 @@ async fn task_groups_are_refused_per_task() {
     }
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_on_request() {
+    let h = Harness::start_with(Setup {
+        env: vec![("DCE_LOG_FORMAT".to_string(), "json".to_string())],
+        ..Setup::default()
+    })
+    .await;
+    let task_id = h.task_id("json");
+    fails(&h, h.task(&task_id, "nope.yml", port_block()).build()).await;
+    let stderr = h.executor.stderr();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(value.get("level").is_some(), "{line}");
+    }
+}

@@ -146,9 +146,13 @@ async fn all_services_exiting_zero_finish_the_task() {
     let compose = format!(
         "services:\n  a:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"sleep 1\"]\n  b:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"sleep 2\"]\n"
     );
-    h.write("batch.yml", &compose);
     let task_id = h.task_id("batch");
-    h.launch(h.task(&task_id, "batch.yml", port_block()).build());
+    // The spec comes from TaskInfo.data (no fileName label).
+    let task = mesos_agent::TaskBuilder::new(&task_id)
+        .ports(&[port_block()])
+        .data(compose.into_bytes())
+        .build();
+    h.launch(task);
     let end = h.wait_terminal(&task_id).await;
     assert_eq!(
         *end.state(),
@@ -166,9 +170,14 @@ async fn init_service_completing_does_not_end_the_pod() {
     let compose = format!(
         "services:\n  init:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"echo init done\"]\n  app:\n    image: {IMAGE}\n    command: {SLEEPER}\n    depends_on:\n      init:\n        condition: service_completed_successfully\n"
     );
-    h.write("init.yml", &compose);
+    // The sandbox's default compose file (no fileName label, no data).
+    h.write("compose.yaml", &compose);
     let task_id = h.task_id("init");
-    h.launch(h.task(&task_id, "init.yml", port_block()).build());
+    let task = mesos_agent::TaskBuilder::new(&task_id)
+        .ports(&[port_block()])
+        .kill_grace(Duration::from_secs(5))
+        .build();
+    h.launch(task);
     h.wait_state(&task_id, TaskState::Running).await;
     // Still running a while later: the init step's exit did not finish the task.
     tokio::time::sleep(Duration::from_secs(2)).await;
