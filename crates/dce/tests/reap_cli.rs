@@ -2,6 +2,7 @@
 //! SIGKILLed is removed entirely (containers, network, volume) once older than the grace
 //! period; a pod whose executor is alive is kept; `--dry-run` removes nothing; objects without
 //! dce's labels are never touched. Every run is scoped with `--label` to this test's objects.
+//! End to end: the pod of a real `dce executor` that was SIGKILLed is reaped.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Output};
@@ -142,10 +143,18 @@ async fn exists(docker: &Docker, pod: &PodObjects) -> (usize, bool, bool) {
     (containers, network, volume)
 }
 
+/// `dce reap` scoped to this test run's objects.
 fn reap(run: &TestRun, args: &[&str]) -> Output {
+    let filter = run.label_filter();
+    let mut scoped = vec!["--label", filter.as_str()];
+    scoped.extend_from_slice(args);
+    reap_with(&scoped)
+}
+
+/// `dce reap` with exactly `args`.
+fn reap_with(args: &[&str]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_dce"))
         .arg("reap")
-        .args(["--label", &run.label_filter()])
         .args(args)
         .output()
         .unwrap();
@@ -303,4 +312,112 @@ fn watch_mode_runs_until_sigterm() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(0));
+}
+
+/// Everything carrying `io.dce.task-id=<task_id>`: containers, networks, volumes.
+async fn objects_of_task(docker: &Docker, task_id: &str) -> usize {
+    let filters = || {
+        Some(HashMap::from([(
+            "label".to_string(),
+            vec![format!("{}={task_id}", labels::TASK_ID)],
+        )]))
+    };
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: filters(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .len();
+    let networks = docker
+        .list_networks(Some(bollard::query_parameters::ListNetworksOptions {
+            filters: filters(),
+        }))
+        .await
+        .unwrap()
+        .len();
+    let volumes = docker
+        .list_volumes(Some(bollard::query_parameters::ListVolumesOptions {
+            filters: filters(),
+        }))
+        .await
+        .unwrap()
+        .volumes
+        .unwrap_or_default()
+        .len();
+    containers + networks + volumes
+}
+
+#[tokio::test]
+async fn reaps_the_pod_of_a_real_executor_that_was_sigkilled() {
+    use mesos_agent::{Agent, AgentConfig, ExecutorLaunch, TaskBuilder};
+
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let task_id = run.name("e2e");
+    run.also_clean_label(labels::TASK_ID, &task_id);
+
+    // The real executor, launched by the agent stand-in, runs a pod with a named volume.
+    let agent = Agent::start(AgentConfig::default()).await.unwrap();
+    let sandbox = tempfile::tempdir().unwrap();
+    std::fs::write(
+        sandbox.path().join("pod.yml"),
+        format!(
+            "services:\n  web:\n    image: {}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1 & wait $$!; done\"]\n    volumes: [\"data:/data\"]\nvolumes:\n  data: {{}}\n",
+            testkit::BUSYBOX_IMAGE
+        ),
+    )
+    .unwrap();
+    let mut launch = ExecutorLaunch::new(env!("CARGO_BIN_EXE_dce"));
+    launch.args = vec!["executor".into()];
+    launch.sandbox_dir = Some(sandbox.path().to_path_buf());
+    let executor = agent.launch_executor(launch).await.unwrap();
+    agent.launch(
+        TaskBuilder::new(task_id.clone())
+            .label("fileName", Some("pod.yml"))
+            .build(),
+    );
+    let wait = std::time::Duration::from_secs(240);
+    let running = agent
+        .wait_for_update(&task_id, wait, |r| {
+            *r.state() == mesos::TaskState::Running || r.is_terminal()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        *running.state(),
+        mesos::TaskState::Running,
+        "{}",
+        executor.stderr()
+    );
+
+    // SIGKILL: the executor cannot clean up; its pod stays on the engine.
+    executor.signal(rustix::process::Signal::KILL);
+    executor.wait(wait).await.unwrap();
+    let left = objects_of_task(&docker, &task_id).await;
+    assert!(left >= 4, "infra + web containers, network, volume: {left}");
+
+    let scope = format!("{}={task_id}", labels::TASK_ID);
+    let dry = reap_with(&["--label", &scope, "--grace", "0s", "--dry-run"]);
+    assert!(dry.status.success());
+    assert_eq!(
+        stdout(&dry)
+            .lines()
+            .filter(|l| l.starts_with("would remove"))
+            .count(),
+        left
+    );
+    assert_eq!(objects_of_task(&docker, &task_id).await, left);
+
+    let pass = reap_with(&["--label", &scope, "--grace", "0s"]);
+    assert!(pass.status.success());
+    let text = stdout(&pass);
+    let gone = format!("executor pid {} (started at tick", executor.pid());
+    let removed: Vec<&str> = text.lines().filter(|l| l.starts_with("removed ")).collect();
+    assert_eq!(removed.len(), left, "{text}");
+    assert!(removed.iter().all(|l| l.contains(&gone)), "{text}");
+    assert_eq!(objects_of_task(&docker, &task_id).await, 0);
 }
