@@ -315,3 +315,44 @@ async fn dropping_a_launch_removes_what_it_created() {
     }
     assert_nothing_left(&h).await;
 }
+
+#[tokio::test]
+async fn services_referred_to_are_started_first_without_depends_on() {
+    let h = Harness::new().await;
+    let plan = h.plan(
+        r#"
+services:
+  consumer:
+    image: dce-test-busybox:latest
+    command: ["sleep", "600"]
+    init: true
+    volumes_from: [producer]
+    pid: "service:producer"
+    ipc: "service:holder"
+  producer:
+    image: dce-test-busybox:latest
+    command: ["sleep", "600"]
+    init: true
+    volumes: ["/shared"]
+  holder:
+    image: dce-test-busybox:latest
+    command: ["sleep", "600"]
+    init: true
+    ipc: shareable
+"#,
+        Vec::new(),
+    );
+    let created = h.up(&plan).await.unwrap();
+    let order: Vec<_> = created.pod.containers[1..]
+        .iter()
+        .map(|c| c.service.as_str())
+        .collect();
+    assert_eq!(order.last(), Some(&"consumer"), "{order:?}");
+    let consumer = created
+        .pod
+        .containers
+        .iter()
+        .find(|c| c.service == "consumer")
+        .unwrap();
+    assert_eq!(consumer.depends_on, ["producer", "holder"]);
+}

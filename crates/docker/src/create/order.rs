@@ -1,7 +1,11 @@
 //! `depends_on` order: services are created once their dependencies are; a cycle or an unknown
 //! dependency would wait forever, so they are rejected before anything is created.
+//!
+//! Besides `depends_on`, a service depends (with `service_started`) on every service whose
+//! container it refers to — `volumes_from`, `network_mode`, `pid` and `ipc` of the form
+//! `service:<name>` — as in compose: the engine needs that container to exist.
 
-use compose::Project;
+use compose::{DependencyCondition, NetworkMode, Project, Service, VolumesFromSource};
 
 use crate::client::DockerError;
 
@@ -41,12 +45,44 @@ fn visit(
             message: format!("depends on `{name}`, which the pod does not have"),
         })?;
     visiting.push(name.to_string());
-    for dependency in service.depends_on.keys() {
-        visit(project, dependency, visiting, order)?;
+    for (dependency, _) in dependencies(service) {
+        visit(project, &dependency, visiting, order)?;
     }
     visiting.pop();
     order.push(name.to_string());
     Ok(())
+}
+
+/// What `service` waits for before it is created: its `depends_on` entries, then the services
+/// it refers to (condition `service_started`), each once.
+pub fn dependencies(service: &Service) -> Vec<(String, DependencyCondition)> {
+    let mut out: Vec<(String, DependencyCondition)> = service
+        .depends_on
+        .iter()
+        .map(|(name, how)| (name.clone(), how.condition))
+        .collect();
+    let mut referred: Vec<&str> = service
+        .volumes_from
+        .iter()
+        .filter_map(|v| match &v.source {
+            VolumesFromSource::Service(name) => Some(name.as_str()),
+            VolumesFromSource::Container(_) => None,
+        })
+        .collect();
+    if let Some(NetworkMode::Service(name)) = &service.network_mode {
+        referred.push(name);
+    }
+    for mode in [&service.pid, &service.ipc].into_iter().flatten() {
+        if let Some(name) = mode.strip_prefix("service:") {
+            referred.push(name);
+        }
+    }
+    for name in referred {
+        if !out.iter().any(|(known, _)| known == name) {
+            out.push((name.to_string(), DependencyCondition::ServiceStarted));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -79,6 +115,26 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(order, ["db", "cache", "api", "web", "batch"]);
+    }
+
+    #[test]
+    fn referred_services_are_implicit_dependencies() {
+        let mut project = project(&[("data", &[]), ("db", &[]), ("app", &["db"])]);
+        let app = project.services.get_mut("app").unwrap();
+        app.volumes_from.push(compose::VolumesFrom {
+            source: VolumesFromSource::Service("data".into()),
+            read_only: false,
+        });
+        app.pid = Some("service:db".into());
+        app.ipc = Some("host".into());
+        let deps: Vec<_> = dependencies(&project.services["app"])
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(deps, ["db", "data"]);
+        // `app` comes first in the file but after what it refers to.
+        project.services.move_index(2, 0);
+        assert_eq!(dependency_order(&project).unwrap(), ["db", "data", "app"]);
     }
 
     #[test]

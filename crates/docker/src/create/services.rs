@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::container_config::service_container;
 use super::names::PodNames;
+use super::order::dependencies;
 use super::tracker::Tracker;
 use super::wait::{wait_for, Dependency};
 use super::{create_and_start, ServiceTiming};
@@ -39,23 +40,22 @@ pub async fn start_services(
         let Some(service) = plan.project.services.get(name) else {
             continue;
         };
-        let dependencies: Vec<_> = service
-            .depends_on
-            .iter()
-            .filter_map(|(dep, how)| {
+        let waits_for: Vec<_> = dependencies(service)
+            .into_iter()
+            .filter_map(|(dep, condition)| {
                 started
                     .get(dep.as_str())
-                    .map(|s| (dep.as_str(), how.condition, s.clone()))
+                    .map(|s| (dep, condition, s.clone()))
             })
             .collect();
         let (abort, first_error, timings) = (&abort, &first_error, &timings);
         let start = async move {
             let at = Instant::now();
-            for (dependency, condition, dependency_started) in dependencies {
+            for (dependency, condition, dependency_started) in waits_for {
                 let container_id = dependency_started.await?;
                 let dependency = Dependency {
                     service: name,
-                    name: dependency,
+                    name: &dependency,
                     container_id: &container_id,
                     condition,
                 };
@@ -68,7 +68,7 @@ pub async fn start_services(
                 id: String::new(),
                 name: spec.name.clone(),
                 role: ContainerRole::Service,
-                depends_on: service.depends_on.keys().cloned().collect(),
+                depends_on: dependencies(service).into_iter().map(|(d, _)| d).collect(),
                 stop_signal: service.stop_signal.clone(),
                 stop_grace_period: service.stop_grace_period,
             };
