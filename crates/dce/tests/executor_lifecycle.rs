@@ -113,7 +113,6 @@ async fn failing_service_fails_the_task_naming_it() {
         message.contains("worker") && message.contains('3'),
         "{message}"
     );
-    assert!(failed.status.reason.is_some());
     // How long from the container's exit to the update's arrival (printed, not asserted).
     let data: serde_json::Value =
         serde_json::from_slice(failed.status.data.as_ref().unwrap()).unwrap();
@@ -130,11 +129,18 @@ async fn failing_service_fails_the_task_naming_it() {
             .state
             .and_then(|s| s.finished_at)
             .unwrap_or_default();
-        println!(
-            "worker FinishedAt {finished}; update arrived at {:?} (wall clock {:?})",
-            failed.received_at,
-            std::time::SystemTime::now()
-        );
+        let arrived = std::time::SystemTime::now() - failed.received_at.elapsed();
+        let arrived_nanos = arrived
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i64;
+        match docker::events::time::parse_rfc3339_nanos(&finished) {
+            Some(exit_nanos) => println!(
+                "container exit (FinishedAt {finished}) → TASK_FAILED at the agent: {:.1} ms",
+                (arrived_nanos - exit_nanos) as f64 / 1e6
+            ),
+            None => println!("FinishedAt {finished:?} unreadable"),
+        }
     }
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&task_id).await.is_empty());

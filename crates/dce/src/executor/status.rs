@@ -80,3 +80,23 @@ pub fn task_status(
     }
     status
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_without_a_pod_has_only_message_and_reason() {
+        let status = task_status(
+            &TaskId::new("t1"),
+            TaskState::Failed,
+            "bad.yml: service `web`: key `bogus`",
+            Some(Reason::TaskInvalid),
+            None,
+        );
+        assert_eq!(status.state, TaskState::Failed);
+        assert_eq!(status.reason, Some(Reason::TaskInvalid));
+        assert!(status.message.unwrap().contains("bogus"));
+        assert!(status.labels.is_none() && status.data.is_none() && status.healthy.is_none());
+    }
+}

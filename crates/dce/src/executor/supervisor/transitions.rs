@@ -113,7 +113,7 @@ impl Supervisor {
             }
             Input::RestartFailed { service, error } => {
                 let message = format!("restarting service `{service}` failed: {error}");
-                self.fail_pod(pod, Reason::ContainerLaunchFailed, message)
+                self.fail_pod(pod, Some(Reason::ContainerLaunchFailed), message)
             }
             Input::Kill { grace, cap } => {
                 self.announce_killing(Some(&pod));
@@ -129,14 +129,14 @@ impl Supervisor {
             }
             Input::LaunchTimeout if !running => {
                 let (reason, message) = self.timeout_failure();
-                self.fail_pod(pod, reason, message)
+                self.fail_pod(pod, Some(reason), message)
             }
             Input::CompletionDeadline => {
                 // No TASK_KILLING and no grace (ref §7.1).
                 let message = self.completion_message();
                 self.end_pod(
                     pod,
-                    Reason::MaxCompletionTimeReached,
+                    Some(Reason::MaxCompletionTimeReached),
                     message,
                     Duration::ZERO,
                 )
@@ -180,14 +180,14 @@ impl Supervisor {
                 );
             }
             Verdict::Fail { kind, message } => {
-                let reason = match kind {
-                    FailureKind::Exited => Reason::ContainerLaunchFailed,
-                    FailureKind::OutOfMemory => Reason::ContainerLimitationMemory,
-                    FailureKind::Unhealthy => Reason::TaskHealthCheckStatusUpdated,
-                };
+                // A plain exit of a running service has no reason, as with Mesos' built-in
+                // executors (REASON_COMMAND_EXECUTOR_FAILED is deprecated); during the launch it
+                // is a launch failure.
                 let reason = match (kind, running) {
-                    (FailureKind::Exited, true) => Reason::CommandExecutorFailed,
-                    _ => reason,
+                    (FailureKind::Exited, true) => None,
+                    (FailureKind::Exited, false) => Some(Reason::ContainerLaunchFailed),
+                    (FailureKind::OutOfMemory, _) => Some(Reason::ContainerLimitationMemory),
+                    (FailureKind::Unhealthy, _) => Some(Reason::TaskHealthCheckStatusUpdated),
                 };
                 return self.fail_pod(pod, reason, message);
             }
@@ -219,7 +219,7 @@ impl Supervisor {
             timer.abort();
         }
         if let Err(error) = pod.chain.post_launch(&pod.plan, &self.context) {
-            return self.fail_pod(pod, Reason::TaskInvalid, error.to_string());
+            return self.fail_pod(pod, Some(Reason::TaskInvalid), error.to_string());
         }
         let services: Vec<&str> = pod.view.services().keys().map(String::as_str).collect();
         let message = format!(
@@ -292,7 +292,7 @@ impl Supervisor {
     }
 
     /// TASK_FAILED now (the failure is reported at once), then the teardown.
-    fn fail_pod(&mut self, pod: Box<ActivePod>, reason: Reason, message: String) -> Phase {
+    fn fail_pod(&mut self, pod: Box<ActivePod>, reason: Option<Reason>, message: String) -> Phase {
         let grace = self.kill_grace(None, None);
         self.end_pod(pod, reason, message, grace)
     }
@@ -301,16 +301,16 @@ impl Supervisor {
     fn end_pod(
         &mut self,
         pod: Box<ActivePod>,
-        reason: Reason,
+        reason: Option<Reason>,
         message: String,
         grace: Duration,
     ) -> Phase {
-        tracing::warn!(task_id = %self.task_id, reason = reason.as_str(), %message, "pod failed");
-        self.send(TaskState::Failed, message, Some(reason.clone()), Some(&pod));
+        tracing::warn!(task_id = %self.task_id, reason = ?reason.as_ref().map(Reason::as_str), %message, "pod failed");
+        self.send(TaskState::Failed, message, reason.clone(), Some(&pod));
         let running = pod.pod.clone();
         self.tear_down(*pod, grace);
         Phase::Killing(Killing::new(
-            Ending::Reported(TaskState::Failed, Some(reason)),
+            Ending::Reported(TaskState::Failed, reason),
             Awaiting::Teardown,
             grace,
             Some(running),
