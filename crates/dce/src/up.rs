@@ -9,6 +9,7 @@
 mod display;
 mod sandbox;
 mod session;
+mod stop;
 mod task;
 
 use std::path::PathBuf;

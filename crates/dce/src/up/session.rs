@@ -9,21 +9,17 @@ use mesos::{CapabilityType, ExecutorId, TaskStatus};
 use mesos_agent::{
     Agent, AgentConfig, Disposition, ExecutorExit, ExecutorLaunch, ExecutorProcess, UpdateRecord,
 };
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 use super::display::{self, StopRequest};
 use super::sandbox::LocalSandbox;
+use super::stop::Stopper;
 use super::task::LocalTask;
 
 /// Environment variables of the user that the executor must not inherit: the agent sets the
 /// Mesos ones, and a stray value would point the executor at another agent.
 const AGENT_OWNED_PREFIXES: [&str; 2] = ["MESOS_", "LIBPROCESS_"];
-
-/// How long the executor may take to exit after the terminal update (it waits for the ACK,
-/// which the stand-in sends at once) before it is shut down.
-const EXIT_WAIT: Duration = Duration::from_secs(30);
 
 /// How long to wait for the agent's own terminal update once the executor process is gone.
 const AFTER_EXIT_WAIT: Duration = Duration::from_secs(10);
@@ -64,8 +60,9 @@ pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
     print_header(&local, &executor);
     agent.launch(local.task.task_info());
 
-    let outcome = follow(&agent, &executor, &mut feed, &local, started).await?;
-    let exit = await_exit(&agent, &executor).await;
+    let mut stopper = Stopper::new()?;
+    let outcome = follow(&agent, &executor, &mut feed, &local, started, &mut stopper).await;
+    let exit = stopper.await_exit(&agent, &executor).await;
     let clean = matches!(exit, Some(ExecutorExit::Code(0))) && !agent.destroyed_executor();
     if !clean {
         println!(
@@ -158,14 +155,15 @@ async fn follow(
     feed: &mut tokio::sync::broadcast::Receiver<UpdateRecord>,
     local: &LocalRun,
     started: Instant,
-) -> anyhow::Result<Outcome> {
+    stopper: &mut Stopper,
+) -> Outcome {
     let task_id = local.task.task_id.as_str();
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let deadline = local.timeout.map(|t| started + t);
-    let mut stop: Option<StopRequest> = None;
-    let mut signals = 0u32;
     let mut exited_at: Option<Instant> = None;
+    let outcome = |terminal, stopper: &Stopper| Outcome {
+        terminal,
+        stop: stopper.request(),
+    };
     loop {
         let exit_guard = exited_at.map(|at| at + AFTER_EXIT_WAIT);
         tokio::select! {
@@ -173,31 +171,25 @@ async fn follow(
                 Ok(record) if record.task_id.as_str() == task_id && shown(&record) => {
                     println!("{}", display::status_line(&record.status, started.elapsed()));
                     if record.is_terminal() {
-                        return Ok(Outcome { terminal: Some(record.status), stop });
+                        return outcome(Some(record.status), stopper);
                     }
                 }
                 Ok(_) => {}
                 Err(RecvError::Lagged(missed)) => {
                     println!("dce up: {missed} updates were not shown (output too slow)");
                 }
-                Err(RecvError::Closed) => return Ok(Outcome { terminal: None, stop }),
+                Err(RecvError::Closed) => return outcome(None, stopper),
             },
-            _ = wait_signal(&mut interrupt, &mut terminate) => {
-                signals += 1;
-                stop.get_or_insert(StopRequest::Signal);
-                escalate(agent, task_id, signals);
-            }
-            _ = sleep_until(deadline), if stop.is_none() => {
-                println!("dce up: --timeout reached; stopping the pod");
-                stop = Some(StopRequest::Timeout);
-                agent.kill(task_id, None);
+            _ = stopper.signalled() => stopper.escalate(agent, task_id, StopRequest::Signal),
+            _ = sleep_until(deadline), if stopper.request().is_none() => {
+                stopper.escalate(agent, task_id, StopRequest::Timeout);
             }
             _ = executor.wait(Duration::from_secs(365 * 24 * 3600)), if exited_at.is_none() => {
                 exited_at = Some(Instant::now());
             }
             _ = sleep_until(exit_guard), if exit_guard.is_some() => {
                 println!("dce up: the executor exited without a final status update");
-                return Ok(Outcome { terminal: None, stop });
+                return outcome(None, stopper);
             }
         }
     }
@@ -208,54 +200,11 @@ fn shown(record: &UpdateRecord) -> bool {
     record.disposition == Disposition::Accepted
 }
 
-async fn wait_signal(
-    interrupt: &mut tokio::signal::unix::Signal,
-    terminate: &mut tokio::signal::unix::Signal,
-) {
-    tokio::select! {
-        _ = interrupt.recv() => {}
-        _ = terminate.recv() => {}
-    }
-}
-
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// First signal: KILL the task; second: SHUTDOWN the executor; then destroy it.
-fn escalate(agent: &Agent, task_id: &str, signals: u32) {
-    match signals {
-        1 => {
-            println!("dce up: stopping the pod (press Ctrl-C again to shut the executor down)");
-            agent.kill(task_id, None);
-        }
-        2 => {
-            println!("dce up: shutting the executor down (press Ctrl-C again to destroy it)");
-            agent.shutdown();
-        }
-        _ => {
-            println!("dce up: destroying the executor");
-            agent.destroy_executor();
-        }
-    }
-}
-
-/// Waits for the executor to exit by itself, then shuts it down, then destroys it.
-async fn await_exit(agent: &Agent, executor: &ExecutorProcess) -> Option<ExecutorExit> {
-    if let Ok(exit) = executor.wait(EXIT_WAIT).await {
-        return Some(exit);
-    }
-    println!("dce up: the executor did not exit after the final update; shutting it down");
-    agent.shutdown();
-    let grace = agent.config().shutdown_grace_period;
-    if let Ok(exit) = executor.wait(grace + Duration::from_secs(5)).await {
-        return Some(exit);
-    }
-    agent.destroy_executor();
-    executor.wait(Duration::from_secs(5)).await.ok()
 }
 
 /// After an abnormal executor exit, removes the pod's objects by its task-id label, as
