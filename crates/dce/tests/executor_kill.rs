@@ -179,3 +179,20 @@ async fn max_completion_time_kills_without_grace() {
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&task_id).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_task_killing_without_the_capability() {
+    let mut setup = Setup::default();
+    setup.config.capabilities.clear();
+    let h = Harness::start_with(setup).await;
+    let compose = format!("services:\n  app:\n    image: {IMAGE}\n    command: {SLEEPER}\n");
+    h.write("app.yml", &compose);
+    let task_id = h.task_id("nokilling");
+    h.launch(h.task(&task_id, "app.yml", port_block()).build());
+    h.wait_state(&task_id, TaskState::Running).await;
+    h.kill(&task_id).await;
+    let states: Vec<TaskState> = h.states(&task_id).into_iter().map(|(s, _)| s).collect();
+    assert!(!states.contains(&TaskState::Killing), "{states:?}");
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}

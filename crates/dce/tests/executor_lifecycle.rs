@@ -195,6 +195,9 @@ async fn init_service_completing_does_not_end_the_pod() {
     h.kill(&task_id).await;
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&task_id).await.is_empty());
+    // The init step's output was copied to the sandbox.
+    let log = std::fs::read_to_string(h.sandbox().join("logs/init.log")).unwrap();
+    assert!(log.contains("init done"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
