@@ -41,13 +41,18 @@ pub struct ReapArgs {
     pub dry_run: bool,
     /// Keep orphans younger than this (a pod whose executor just died, or is still being
     /// labelled while it launches), e.g. `60s`, `5m`, `0s`.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub grace: Duration,
     /// Run a pass every INTERVAL (e.g. `30s`) until SIGTERM or SIGINT, instead of once.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_duration)]
     pub watch: Option<Duration>,
     /// How long an orphan container may take to stop before it is killed and removed.
-    #[arg(long = "stop-grace", default_value = "2s", value_parser = parse_duration)]
+    #[arg(
+        long = "stop-grace",
+        value_name = "DURATION",
+        default_value = "2s",
+        value_parser = parse_duration
+    )]
     pub stop_grace: Duration,
     /// Only consider objects with this label (`KEY` or `KEY=VALUE`, repeatable), e.g.
     /// `io.dce.task-id=web.1234`.
