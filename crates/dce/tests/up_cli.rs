@@ -395,3 +395,56 @@ async fn a_sigkilled_dce_up_leaves_nothing_behind() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn config_file_and_overrides_reach_the_executor() {
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  job:\n    image: {}\n    command: [\"true\"]\n",
+            testkit::BUSYBOX_IMAGE
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("dce.yaml");
+    std::fs::write(&config, "launchtask:\n  timeoutt: 5s\n").unwrap();
+
+    // --config is the executor's config: a typo in it fails the task, naming the key.
+    let typo = run.name("typo");
+    run.also_clean_label("io.dce.task-id", &typo);
+    let config_arg = config.display().to_string();
+    let (status, lines) =
+        Up::start(dir.path(), &["--task-id", &typo, "--config", &config_arg]).wait();
+    assert_eq!(status.code(), Some(1), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.contains(&config_arg)), "{lines:#?}");
+    let failed = lines.iter().find(|l| l.contains("TASK_FAILED")).unwrap();
+    assert!(failed.contains("launchtask.timeoutt"), "{failed}");
+    assert!(failed.contains("REASON_TASK_INVALID"), "{failed}");
+
+    // --set becomes a `config.*` task label; the executor refuses operator-only keys.
+    let operator = run.name("operator");
+    run.also_clean_label("io.dce.task-id", &operator);
+    let (status, lines) = Up::start(
+        dir.path(),
+        &["--task-id", &operator, "--set", "policy.mode=privileged"],
+    )
+    .wait();
+    assert_eq!(status.code(), Some(1), "{lines:#?}");
+    let failed = lines.iter().find(|l| l.contains("TASK_FAILED")).unwrap();
+    assert!(failed.contains("policy.mode"), "{failed}");
+
+    // A batch pod whose services exit 0 finishes: exit status 0.
+    let batch = run.name("batch");
+    run.also_clean_label("io.dce.task-id", &batch);
+    let (status, lines) = Up::start(dir.path(), &["--task-id", &batch]).wait();
+    assert_eq!(status.code(), Some(0), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("TASK_FINISHED")),
+        "{lines:#?}"
+    );
+    assert_eq!(leftovers(&docker, &batch).await, 0);
+}
