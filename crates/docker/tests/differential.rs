@@ -78,6 +78,11 @@ async fn compare(file: &str, yaml: &str, networking: PodNetworking) -> (usize, V
     let project = format!("{}c", h.run.id());
     h.run
         .also_clean_label(docker::labels::COMPOSE_PROJECT, &project);
+    std::fs::write(
+        h.path().join("run-labels.yml"),
+        run_label_override(&h, yaml),
+    )
+    .unwrap();
     compose(&h, &project, &["up", "-d"], file).await;
     let theirs = snapshot_compose(&h, &project, compose_networking).await;
     compose(&h, &project, &["down", "-v", "--timeout", "5"], file).await;
@@ -123,12 +128,37 @@ async fn compare(file: &str, yaml: &str, networking: PodNetworking) -> (usize, V
     (theirs.services.len(), theirs.differences(&ours))
 }
 
+/// An override file giving docker-compose's containers, volumes and default network the run
+/// label too (testkit's cleanup finds them by it).
+fn run_label_override(h: &Harness, yaml: &str) -> String {
+    std::fs::write(h.path().join("docker-compose.yml"), yaml).unwrap();
+    let project = compose::ProjectLoader::new(h.path(), compose::InterpolationEnv::empty())
+        .load(&[compose::ComposeSource::File("docker-compose.yml".into())])
+        .unwrap();
+    let label = format!("      {}: {}\n", testkit::RUN_LABEL, h.run.id());
+    let mut text = String::from("services:\n");
+    for name in project.services.keys() {
+        text.push_str(&format!("  {name}:\n    labels:\n{label}"));
+    }
+    text.push_str("networks:\n  default:\n    labels:\n");
+    text.push_str(&label);
+    if !project.volumes.is_empty() {
+        text.push_str("volumes:\n");
+        for name in project.volumes.keys() {
+            text.push_str(&format!("  {name}:\n    labels:\n{label}"));
+        }
+    }
+    text
+}
+
 async fn compose(h: &Harness, project: &str, args: &[&str], file: &str) {
     let output = tokio::process::Command::new(COMPOSE)
         .arg("-p")
         .arg(project)
         .arg("-f")
         .arg(h.path().join("docker-compose.yml"))
+        .arg("-f")
+        .arg(h.path().join("run-labels.yml"))
         .args(args)
         .current_dir(h.path())
         .output()
