@@ -110,15 +110,19 @@ pub async fn run(env: ExecutorEnv, options: ExecutorOptions) -> i32 {
     };
     let mut terminate = signal(SignalKind::terminate()).ok();
     let mut interrupt = signal(SignalKind::interrupt()).ok();
+    let mut events_open = true;
     loop {
         let deadline = match executor.mode {
             Mode::Serving => None,
             Mode::ShuttingDown { deadline } | Mode::Lost { deadline } => Some(deadline),
         };
         tokio::select! {
-            event = events.recv() => match event {
+            event = events.recv(), if events_open => match event {
                 Some(event) => executor.on_event(event),
-                None => executor.lose("the executor session ended"),
+                None => {
+                    events_open = false;
+                    executor.lose("the executor session ended");
+                }
             },
             Some(task_id) = ended_rx.recv() => {
                 executor.tasks.remove(&task_id);
