@@ -36,8 +36,9 @@ Ctrl-C (or SIGTERM) kills the pod like a Mesos KILL; press it again to shut the 
 a third time to destroy it (then dce up removes what the pod left behind).
 
 Exit status: 0 when the pod finished, or was killed after Ctrl-C/SIGTERM; 1 when it failed
-(TASK_FAILED) or dce up could not start it; 2 on a usage error; 3 when the task ended LOST,
-ERROR, DROPPED or GONE (the executor itself failed); 124 when --timeout killed it.";
+(TASK_FAILED) or dce up could not start it; 2 on a usage error; 3 when the executor itself
+died (then dce up removes the pod) or the task ended LOST, ERROR, DROPPED or GONE; 124 when
+--timeout killed it.";
 
 /// Arguments of `dce up`.
 #[derive(Debug, Clone, clap::Args)]

@@ -448,3 +448,39 @@ async fn config_file_and_overrides_reach_the_executor() {
     );
     assert_eq!(leftovers(&docker, &batch).await, 0);
 }
+
+#[tokio::test]
+async fn an_executor_killed_under_dce_up_is_reported_and_its_pod_removed() {
+    let docker = testkit::docker().await.unwrap();
+    testkit::ensure_busybox_image(&docker).await.unwrap();
+    let run = TestRun::new();
+    let task_id = run.name("exkill");
+    run.also_clean_label("io.dce.task-id", &task_id);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "services:\n  sleeper:\n    image: {}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1 & wait $$!; done\"]\n",
+            testkit::BUSYBOX_IMAGE
+        ),
+    )
+    .unwrap();
+    let mut up = Up::start(dir.path(), &["--task-id", &task_id]);
+    let header = up.expect_line("executor pid ");
+    let pid: i32 = header
+        .split("executor pid ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|pid| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {header:?}"));
+    up.expect_line("TASK_RUNNING");
+    let executor = rustix::process::Pid::from_raw(pid).unwrap();
+    rustix::process::kill_process(executor, rustix::process::Signal::KILL).unwrap();
+    let (status, lines) = up.wait();
+    assert_eq!(status.code(), Some(3), "{lines:#?}");
+    assert!(
+        lines.iter().any(|l| l.contains("was killed by signal 9")),
+        "{lines:#?}"
+    );
+    assert_eq!(leftovers(&docker, &task_id).await, 0, "{lines:#?}");
+}

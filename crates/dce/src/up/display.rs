@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use mesos::{TaskState, TaskStatus};
+use mesos::{Reason, TaskState, TaskStatus};
 
 /// Why `dce up` asked the executor to kill the pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,11 +22,15 @@ pub const EXIT_FAILED: i32 = 1;
 /// failed rather than the pod).
 pub const EXIT_LOST: i32 = 3;
 
-/// The exit code for a final state: 0 for TASK_FINISHED and for TASK_KILLED after Ctrl-C or
+/// The exit code for a final update: 0 for TASK_FINISHED and for TASK_KILLED after Ctrl-C or
 /// SIGTERM; [`EXIT_TIMEOUT`] for TASK_KILLED after `--timeout`; [`EXIT_FAILED`] for
-/// TASK_FAILED; [`EXIT_LOST`] for every other terminal state.
-pub fn exit_code(state: &TaskState, stop: Option<StopRequest>) -> i32 {
-    match (state, stop) {
+/// TASK_FAILED of the pod; [`EXIT_LOST`] when the executor itself died
+/// (`REASON_EXECUTOR_TERMINATED`) and for every other terminal state.
+pub fn exit_code(status: &TaskStatus, stop: Option<StopRequest>) -> i32 {
+    if status.reason == Some(Reason::ExecutorTerminated) {
+        return EXIT_LOST;
+    }
+    match (&status.state, stop) {
         (TaskState::Finished, _) => 0,
         (TaskState::Killed, Some(StopRequest::Signal)) => 0,
         (TaskState::Killed, Some(StopRequest::Timeout)) => EXIT_TIMEOUT,
@@ -135,18 +139,23 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_final_state_and_who_stopped_the_pod() {
-        assert_eq!(exit_code(&TaskState::Finished, None), 0);
-        assert_eq!(exit_code(&TaskState::Killed, Some(StopRequest::Signal)), 0);
+        let final_update = |state| TaskStatus::new(TaskId::new("t"), state);
+        let code = |state, stop| exit_code(&final_update(state), stop);
+        assert_eq!(code(TaskState::Finished, None), 0);
+        assert_eq!(code(TaskState::Killed, Some(StopRequest::Signal)), 0);
         assert_eq!(
-            exit_code(&TaskState::Killed, Some(StopRequest::Timeout)),
+            code(TaskState::Killed, Some(StopRequest::Timeout)),
             EXIT_TIMEOUT
         );
-        assert_eq!(exit_code(&TaskState::Killed, None), EXIT_FAILED);
+        assert_eq!(code(TaskState::Killed, None), EXIT_FAILED);
         assert_eq!(
-            exit_code(&TaskState::Failed, Some(StopRequest::Signal)),
+            code(TaskState::Failed, Some(StopRequest::Signal)),
             EXIT_FAILED
         );
-        assert_eq!(exit_code(&TaskState::Lost, None), EXIT_LOST);
-        assert_eq!(exit_code(&TaskState::Error, None), EXIT_LOST);
+        assert_eq!(code(TaskState::Lost, None), EXIT_LOST);
+        assert_eq!(code(TaskState::Error, None), EXIT_LOST);
+        let mut executor_died = final_update(TaskState::Failed);
+        executor_died.reason = Some(Reason::ExecutorTerminated);
+        assert_eq!(exit_code(&executor_died, None), EXIT_LOST);
     }
 }

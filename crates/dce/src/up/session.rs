@@ -39,6 +39,8 @@ pub struct LocalRun {
 
 /// Runs the pod to its terminal state; returns the exit code.
 pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
+    // Ctrl-C is ours from the start: it must never kill `dce up` before the executor has its pod.
+    let mut stopper = Stopper::new()?;
     let started = Instant::now();
     let run_dir = std::env::temp_dir().join(format!("dce-up-{}", local.task.task_id));
     std::fs::create_dir_all(&run_dir)
@@ -60,18 +62,18 @@ pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
     print_header(&local, &executor);
     agent.launch(local.task.task_info());
 
-    let mut stopper = Stopper::new()?;
     let outcome = follow(&agent, &executor, &mut feed, &local, started, &mut stopper).await;
     let exit = stopper.await_exit(&agent, &executor).await;
     let clean = matches!(exit, Some(ExecutorExit::Code(0))) && !agent.destroyed_executor();
     if !clean {
         println!(
-            "dce up: the executor ended abnormally ({exit:?}); removing what the pod left behind"
+            "dce up: the executor {}; removing what the pod left behind",
+            describe_exit(exit)
         );
         remove_leftovers(&local.task.task_id).await;
     }
     let code = match &outcome.terminal {
-        Some(status) => display::exit_code(&status.state, outcome.stop),
+        Some(status) => display::exit_code(status, outcome.stop),
         None => display::EXIT_LOST,
     };
     // The executor's log is kept only when something went wrong; its end is shown when the
@@ -89,6 +91,15 @@ pub async fn run(local: LocalRun) -> anyhow::Result<i32> {
     Ok(code)
 }
 
+/// How the executor ended, for a person.
+fn describe_exit(exit: Option<ExecutorExit>) -> String {
+    match exit {
+        Some(ExecutorExit::Code(code)) => format!("exited with code {code}"),
+        Some(ExecutorExit::Signal(signal)) => format!("was killed by signal {signal}"),
+        None => "did not exit and was abandoned".to_string(),
+    }
+}
+
 /// The executor binary (this one), its arguments and environment.
 fn executor_launch(local: &LocalRun, run_dir: &Path) -> anyhow::Result<ExecutorLaunch> {
     let binary =
@@ -101,7 +112,9 @@ fn executor_launch(local: &LocalRun, run_dir: &Path) -> anyhow::Result<ExecutorL
     }
     // The user's environment feeds compose interpolation, as with `docker compose`; the Mesos
     // variables are the agent's.
-    launch.env = std::env::vars()
+    // (Variables that are not UTF-8 cannot be passed through the launcher and are left out.)
+    launch.env = std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
         .filter(|(key, _)| !AGENT_OWNED_PREFIXES.iter().any(|p| key.starts_with(p)))
         .collect();
     // MESOS_DIRECTORY (the executor's own stdout/stderr) stays under the run directory;
