@@ -158,16 +158,10 @@ async fn concurrent_builds_agree_on_one_image() {
     assert_eq!(a, b);
     let id = docker.inspect_image(&a).await.unwrap().id.unwrap();
 
-    // Point the version tag back at the real binary's image, then drop the test image.
-    ensure_infra_image(&docker, Path::new(env!("CARGO_BIN_EXE_dce")))
-        .await
-        .unwrap();
-    docker
-        .remove_image(
-            &id,
-            None::<bollard::query_parameters::RemoveImageOptions>,
-            None,
-        )
-        .await
-        .unwrap();
+    // Drop the test image with all its tags (it may also carry the version alias).
+    let force = bollard::query_parameters::RemoveImageOptions {
+        force: true,
+        ..Default::default()
+    };
+    docker.remove_image(&id, Some(force), None).await.unwrap();
 }

@@ -5,7 +5,10 @@
 //! tarball), so no registry and no build tooling is needed on the agent. The tag is derived from
 //! a hash of the binary: an upgraded dce gets a new image, an unchanged one reuses it.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
 
 use bollard::query_parameters::{CreateImageOptions, RemoveImageOptions, TagImageOptions};
 use bollard::{body_full, Docker};
@@ -31,24 +34,68 @@ pub fn own_binary() -> Result<PathBuf, DockerError> {
 /// (`dce-infra:<hash>`). Safe when several executors race: every one of them ends up with a
 /// working image under the same tag, and a loser's duplicate is removed.
 pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String, DockerError> {
-    let path = binary.to_path_buf();
-    let content = tokio::task::spawn_blocking(move || read_static_binary(&path))
-        .await
-        .map_err(|e| DockerError::InfraBinary {
-            path: binary.display().to_string(),
-            message: e.to_string(),
-        })??;
-    let tag = binary_tag(&content);
+    let identity = file_identity(binary);
+    let known = identity
+        .as_ref()
+        .and_then(|id| lock_known().get(id).cloned());
+    let (tag, mut content) = match known {
+        Some(tag) => (tag, None),
+        None => {
+            let content = read_binary(binary).await?;
+            (binary_tag(&content), Some(content))
+        }
+    };
     let reference = format!("{INFRA_IMAGE_REPO}:{tag}");
     if docker.inspect_image(&reference).await.is_err() {
         // Executors on one host take turns, so the image is imported once; the others find it.
         let _turn = host_lock(&tag).await;
         if docker.inspect_image(&reference).await.is_err() {
-            import(docker, binary, &content, &reference, tag).await?;
+            let content = match content.take() {
+                Some(content) => content,
+                None => read_binary(binary).await?,
+            };
+            import(docker, binary, &content, &reference, tag.clone()).await?;
         }
     }
-    alias_as_builtin(docker, &reference).await;
+    if let Some(identity) = identity {
+        if lock_known().insert(identity, tag).is_none() && is_own_binary(binary) {
+            alias_as_builtin(docker, &reference).await;
+        }
+    }
     Ok(reference)
+}
+
+/// A binary as (path, size, modification time): unchanged means same content, so its hash is
+/// computed once per process (hashing a large binary on every launch would slow launches).
+type FileIdentity = (PathBuf, u64, SystemTime);
+
+fn file_identity(binary: &Path) -> Option<FileIdentity> {
+    let metadata = std::fs::metadata(binary).ok()?;
+    Some((
+        binary.to_path_buf(),
+        metadata.len(),
+        metadata.modified().ok()?,
+    ))
+}
+
+/// Tags already computed (and ensured) by this process.
+fn lock_known() -> std::sync::MutexGuard<'static, HashMap<FileIdentity, String>> {
+    static KNOWN: OnceLock<Mutex<HashMap<FileIdentity, String>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| Mutex::new(HashMap::new()));
+    match known.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+async fn read_binary(binary: &Path) -> Result<Vec<u8>, DockerError> {
+    let path = binary.to_path_buf();
+    tokio::task::spawn_blocking(move || read_static_binary(&path))
+        .await
+        .map_err(|e| DockerError::InfraBinary {
+            path: binary.display().to_string(),
+            message: e.to_string(),
+        })?
 }
 
 /// An exclusive `flock` on `$TMPDIR/dce-infra-<tag>.lock`, held until dropped. Best effort: when
@@ -71,7 +118,14 @@ async fn host_lock(tag: &str) -> Option<std::fs::File> {
     .flatten()
 }
 
-/// Also tags the image as [`BUILTIN_INFRA_IMAGE`] (`dce-infra:<version>`), the name the
+fn is_own_binary(binary: &Path) -> bool {
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let own = std::env::current_exe().ok();
+    own.and_then(|own| canonical(&own))
+        .is_some_and(|own| Some(own) == canonical(binary))
+}
+
+/// Also tags the image of the running dce as [`BUILTIN_INFRA_IMAGE`] (`dce-infra:<version>`), the name the
 /// generated compose file uses, so that a person can run that file by hand. Best effort.
 async fn alias_as_builtin(docker: &Docker, reference: &str) {
     let Some((repo, tag)) = BUILTIN_INFRA_IMAGE.split_once(':') else {
