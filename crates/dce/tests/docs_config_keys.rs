@@ -165,3 +165,25 @@ fn mentioned_keys_are_found_in_backquotes() {
     );
     assert_eq!(keys, vec!["launchtask.timeout", "policy.mode"]);
 }
+
+/// The bodies of the ```yaml blocks of `text`.
+fn yaml_blocks(text: &str) -> Vec<String> {
+    text.split("```yaml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(body, _)| body.to_string()))
+        .collect()
+}
+
+#[test]
+fn config_examples_in_the_docs_are_valid_config_files() {
+    let mut checked = 0;
+    for name in ["config.md", "admission-policy.md"] {
+        let text = std::fs::read_to_string(docs_dir().join(name)).unwrap();
+        for block in yaml_blocks(&text) {
+            pod::Config::from_yaml(&block, name)
+                .unwrap_or_else(|e| panic!("docs/{name}: example does not load: {e}\n{block}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "the config examples disappeared");
+}
