@@ -98,6 +98,22 @@ impl Drop for Up {
     }
 }
 
+/// The run directory `dce up` keeps under the temporary directory when a run did not succeed
+/// (`dce-up-<task id>`), removed when the test ends.
+struct RunDir(std::path::PathBuf);
+
+impl RunDir {
+    fn of(task_id: &str) -> RunDir {
+        RunDir(std::env::temp_dir().join(format!("dce-up-{task_id}")))
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Everything of the pod still on the engine: containers, networks, volumes.
 async fn leftovers(docker: &Docker, task_id: &str) -> usize {
     let filter = || {
@@ -171,6 +187,7 @@ async fn runs_the_pod_until_ctrl_c_then_nothing_is_left() {
     let run = TestRun::new();
     let task_id = run.name("up");
     run.also_clean_label("io.dce.task-id", &task_id);
+    let _run_dir_task_id = RunDir::of(&task_id);
     let dir = project_dir();
     let (first, last) = port_block();
     let ports = format!("{first}-{last}");
@@ -245,6 +262,7 @@ async fn the_example_pod_runs_healthy_and_ctrl_c_leaves_nothing() {
     let run = TestRun::new();
     let task_id = run.name("example");
     run.also_clean_label("io.dce.task-id", &task_id);
+    let _run_dir_task_id = RunDir::of(&task_id);
     let dir = example_pod_dir();
     let (first, last) = port_block();
     let first = first + 5;
@@ -308,6 +326,7 @@ async fn a_failing_pod_exits_1_and_a_timeout_exits_124() {
     .unwrap();
     let failing = run.name("fail");
     run.also_clean_label("io.dce.task-id", &failing);
+    let _run_dir_failing = RunDir::of(&failing);
     let (status, lines) = Up::start(dir.path(), &["--task-id", &failing]).wait();
     assert_eq!(status.code(), Some(1), "{lines:#?}");
     assert!(
@@ -326,6 +345,7 @@ async fn a_failing_pod_exits_1_and_a_timeout_exits_124() {
     .unwrap();
     let timed = run.name("timeout");
     run.also_clean_label("io.dce.task-id", &timed);
+    let _run_dir_timed = RunDir::of(&timed);
     let mut up = Up::start(dir.path(), &["--task-id", &timed, "--timeout", "3s"]);
     up.expect_line("--timeout reached");
     let (status, lines) = up.wait();
@@ -374,6 +394,7 @@ async fn a_sigkilled_dce_up_leaves_nothing_behind() {
     let run = TestRun::new();
     let task_id = run.name("sigkill");
     run.also_clean_label("io.dce.task-id", &task_id);
+    let _run_dir_task_id = RunDir::of(&task_id);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("compose.yaml"),
@@ -416,6 +437,7 @@ async fn config_file_and_overrides_reach_the_executor() {
     // --config is the executor's config: a typo in it fails the task, naming the key.
     let typo = run.name("typo");
     run.also_clean_label("io.dce.task-id", &typo);
+    let _run_dir_typo = RunDir::of(&typo);
     let config_arg = config.display().to_string();
     let (status, lines) =
         Up::start(dir.path(), &["--task-id", &typo, "--config", &config_arg]).wait();
@@ -428,6 +450,7 @@ async fn config_file_and_overrides_reach_the_executor() {
     // --set becomes a `config.*` task label; the executor refuses operator-only keys.
     let operator = run.name("operator");
     run.also_clean_label("io.dce.task-id", &operator);
+    let _run_dir_operator = RunDir::of(&operator);
     let (status, lines) = Up::start(
         dir.path(),
         &["--task-id", &operator, "--set", "policy.mode=privileged"],
@@ -440,6 +463,7 @@ async fn config_file_and_overrides_reach_the_executor() {
     // A batch pod whose services exit 0 finishes: exit status 0.
     let batch = run.name("batch");
     run.also_clean_label("io.dce.task-id", &batch);
+    let _run_dir_batch = RunDir::of(&batch);
     let (status, lines) = Up::start(dir.path(), &["--task-id", &batch]).wait();
     assert_eq!(status.code(), Some(0), "{lines:#?}");
     assert!(
@@ -456,6 +480,7 @@ async fn an_executor_killed_under_dce_up_is_reported_and_its_pod_removed() {
     let run = TestRun::new();
     let task_id = run.name("exkill");
     run.also_clean_label("io.dce.task-id", &task_id);
+    let _run_dir_task_id = RunDir::of(&task_id);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("compose.yaml"),
