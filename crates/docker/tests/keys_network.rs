@@ -221,11 +221,23 @@ networks:
         "{networks:?}"
     );
 
+    // The engine keeps the reference as given (name) or resolved (id), depending on whether
+    // `api` already ran when `sidecar` was created.
     let sidecar = h.inspect(&by_service["sidecar"]).await;
-    assert_eq!(
-        sidecar.host_config.unwrap().network_mode,
-        Some(format!("container:{}", by_service["api"]))
+    let mode = sidecar.host_config.clone().unwrap().network_mode.unwrap();
+    let api_name = &created
+        .pod
+        .containers
+        .iter()
+        .find(|c| c.service == "api")
+        .unwrap()
+        .name;
+    assert!(
+        mode == format!("container:{}", by_service["api"])
+            || mode == format!("container:{api_name}"),
+        "{mode}"
     );
+    assert_eq!(sidecar.state.and_then(|s| s.running), Some(true));
     let plain = h.inspect(&by_service["plain"]).await;
     let plain_networks = plain.network_settings.unwrap().networks.unwrap();
     assert_eq!(plain_networks.len(), 1);

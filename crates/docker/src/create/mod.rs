@@ -4,6 +4,7 @@
 //! A failure at any step, a cancellation, or dropping the future removes everything created so
 //! far. The result is the [`RunningPod`] handle plus how long each step took.
 
+mod container;
 pub mod container_config;
 pub mod infra_config;
 #[cfg(test)]
@@ -19,8 +20,9 @@ pub mod wait;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::CreateContainerOptions;
 use bollard::Docker;
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use pod::plan::{PodNetwork, INFRA_SERVICE};
 use pod::PodPlan;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::DockerError;
 use crate::infra_image::{ensure_infra_image, own_binary};
 use crate::running::{ContainerRole, PodContainer, RunningPod};
-use container_config::{service_container, ContainerSpec};
+use container_config::service_container;
 use names::PodNames;
 use tracker::Tracker;
 
@@ -64,7 +66,8 @@ pub struct CreateTimings {
 pub struct ServiceTiming {
     /// The service.
     pub service: String,
-    /// Waiting for its dependencies' conditions.
+    /// Between its creation and its start: waiting for the infra container to run and for its
+    /// dependencies' conditions.
     pub waited: Duration,
     /// The create call (and connecting extra networks).
     pub create: Duration,
@@ -117,6 +120,9 @@ pub async fn create_pod(
         })?;
         let (infra_image, infra_image_time) = infra_image;
         timings.infra_image = infra_image_time;
+        // Services are created while the infra container starts; they start after it.
+        let mut infra_start: BoxFuture<'_, Result<Duration, DockerError>> =
+            Box::pin(async { Ok(Duration::ZERO) });
         if let (PodNetwork::Shared { infra }, Some(image), Some(network)) =
             (&plan.network, infra_image, infra_network)
         {
@@ -130,11 +136,17 @@ pub async fn create_pod(
                 stop_signal: None,
                 stop_grace_period: None,
             };
-            let (_, create, start) = create_and_start(docker, &tracker, spec, meta).await?;
+            let object = container::object(&meta);
+            let (id, create) = container::create_container(docker, &tracker, spec, meta).await?;
             timings.infra_create = create;
-            timings.infra_start = start;
+            infra_start =
+                Box::pin(async move { container::start_container(docker, &id, object).await });
         }
-        timings.services = services::start_services(docker, plan, &order, &names, &tracker).await?;
+        let infra_start = infra_start.shared();
+        timings.services =
+            services::start_services(docker, plan, &order, &names, &tracker, infra_start.clone())
+                .await?;
+        timings.infra_start = infra_start.await?;
         Ok::<_, DockerError>(timings)
     };
     let outcome = tokio::select! {
@@ -230,63 +242,6 @@ async fn resolve_infra_image(
         None => own_binary()?,
     };
     ensure_infra_image(docker, &binary).await.map(Some)
-}
-
-/// Creates (tracked), connects extra networks, and starts one container; returns its id and
-/// the create and start durations.
-async fn create_and_start(
-    docker: &Docker,
-    tracker: &Tracker,
-    spec: ContainerSpec,
-    meta: PodContainer,
-) -> Result<(String, Duration, Duration), DockerError> {
-    let object = if meta.role == ContainerRole::Infra {
-        "infra container".to_string()
-    } else {
-        format!("service {}", meta.service)
-    };
-    let at = Instant::now();
-    let options = CreateContainerOptions {
-        name: Some(spec.name.clone()),
-        platform: spec.platform.clone(),
-    };
-    let create_docker = docker.clone();
-    let create_object = object.clone();
-    let body = spec.body;
-    let id = tracker
-        .create(
-            async move {
-                create_docker
-                    .create_container(Some(options), body)
-                    .await
-                    .map(|created| created.id)
-                    .map_err(|e| DockerError::engine("create container for", create_object, e))
-            },
-            move |pod, id: &String| {
-                pod.containers.push(PodContainer {
-                    id: id.clone(),
-                    ..meta
-                })
-            },
-        )
-        .await?;
-    for (network, endpoint) in spec.extra_networks {
-        let request = bollard::models::NetworkConnectRequest {
-            container: id.clone(),
-            endpoint_config: Some(endpoint),
-        };
-        docker
-            .connect_network(&network, request)
-            .await
-            .map_err(|e| DockerError::engine("connect to network", object.clone(), e))?;
-    }
-    let create = at.elapsed();
-    let at = Instant::now();
-    docker
-        .start_container(&id, None)
-        .await
-        .map_err(|e| DockerError::engine("start container for", object, e))?;
-    Ok((id, create, at.elapsed()))
 }
 
 /// Infra first, then services in the order they were started.

@@ -53,7 +53,7 @@ fn visit(
     Ok(())
 }
 
-/// What `service` waits for before it is created: its `depends_on` entries, then the services
+/// What `service` waits for before it is started: its `depends_on` entries, then the services
 /// it refers to (condition `service_started`), each once.
 pub fn dependencies(service: &Service) -> Vec<(String, DependencyCondition)> {
     let mut out: Vec<(String, DependencyCondition)> = service
@@ -61,6 +61,17 @@ pub fn dependencies(service: &Service) -> Vec<(String, DependencyCondition)> {
         .iter()
         .map(|(name, how)| (name.clone(), how.condition))
         .collect();
+    for name in references(service) {
+        if !out.iter().any(|(known, _)| *known == name) {
+            out.push((name, DependencyCondition::ServiceStarted));
+        }
+    }
+    out
+}
+
+/// The services whose containers `service`'s configuration names (`volumes_from`,
+/// `network_mode`, `pid`, `ipc`): they must exist before it is created.
+pub fn references(service: &Service) -> Vec<String> {
     let mut referred: Vec<&str> = service
         .volumes_from
         .iter()
@@ -77,9 +88,10 @@ pub fn dependencies(service: &Service) -> Vec<(String, DependencyCondition)> {
             referred.push(name);
         }
     }
+    let mut out: Vec<String> = Vec::new();
     for name in referred {
-        if !out.iter().any(|(known, _)| known == name) {
-            out.push((name.to_string(), DependencyCondition::ServiceStarted));
+        if !out.iter().any(|known| known == name) {
+            out.push(name.to_string());
         }
     }
     out
