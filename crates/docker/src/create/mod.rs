@@ -123,9 +123,14 @@ pub async fn create_pod(
         // Services are created while the infra container starts; they start after it.
         let mut infra_start: BoxFuture<'_, Result<Duration, DockerError>> =
             Box::pin(async { Ok(Duration::ZERO) });
-        if let (PodNetwork::Shared { infra }, Some(image), Some(network)) =
-            (&plan.network, infra_image, infra_network)
-        {
+        if let PodNetwork::Shared { infra } = &plan.network {
+            let (Some(image), Some(network)) = (infra_image, infra_network) else {
+                return Err(DockerError::InvalidPlan {
+                    service: INFRA_SERVICE.to_string(),
+                    message: "the shared network namespace has no infra image or network"
+                        .to_string(),
+                });
+            };
             let spec = infra_config::infra_container(infra, &image, &network);
             let meta = PodContainer {
                 service: INFRA_SERVICE.to_string(),
