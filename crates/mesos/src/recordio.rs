@@ -11,6 +11,10 @@ pub const MAX_LENGTH_DIGITS: usize = 20;
 /// Default cap on one record (TaskInfo.data can be large).
 pub const DEFAULT_MAX_RECORD: usize = 64 * 1024 * 1024;
 
+/// Most buffer space reserved ahead for an announced record: the rest grows as bytes arrive,
+/// so a length line alone cannot make the decoder allocate up to the record cap.
+const MAX_RESERVE_AHEAD: usize = 64 * 1024;
+
 /// Why a RecordIO stream cannot be decoded any further.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordIoError {
@@ -110,7 +114,7 @@ impl Decoder for RecordIoDecoder {
                             };
                             match usize::try_from(length) {
                                 Ok(length) if length <= self.max_record => {
-                                    src.reserve(length);
+                                    src.reserve(length.min(MAX_RESERVE_AHEAD));
                                     self.state = State::Data { length };
                                 }
                                 _ => return self.fail(too_large),
