@@ -295,28 +295,6 @@ pub(crate) fn parse_document(
     env: &InterpolationEnv,
     limits: &YamlLimits,
 ) -> Result<ParsedDocument, ComposeError> {
-    parse_document_unlined(label, text, base_dir, sandbox, env, limits)
-        .map_err(|e| key_lines::with_line(e, label, text))
-}
-
-/// [`parse_document`] without line numbers in errors.
-fn parse_document_unlined(
-    label: &str,
-    text: &str,
-    base_dir: &Path,
-    sandbox: &Sandbox,
-    env: &InterpolationEnv,
-    limits: &YamlLimits,
-) -> Result<ParsedDocument, ComposeError> {
-    let mut root = yaml::parse_document(text, label, limits)?;
-    merge_keys::resolve_merge_keys(&mut root).map_err(|message| ComposeError::Yaml {
-        file: label.to_string(),
-        line: None,
-        column: None,
-        message,
-    })?;
-    let lookup = |name: &str| env.get(name).map(str::to_string);
-    interpolate::interpolate_value(&mut root, label, &mut Vec::new(), &lookup)?;
     let ctx = Ctx {
         file: label,
         service: None,
@@ -325,6 +303,21 @@ fn parse_document_unlined(
         env,
         limits,
     };
+    parse_document_unlined(ctx, text).map_err(|e| key_lines::with_line(e, label, text))
+}
+
+/// [`parse_document`] without line numbers in errors.
+fn parse_document_unlined(ctx: Ctx<'_>, text: &str) -> Result<ParsedDocument, ComposeError> {
+    let (label, env) = (ctx.file, ctx.env);
+    let mut root = yaml::parse_document(text, label, ctx.limits)?;
+    merge_keys::resolve_merge_keys(&mut root).map_err(|message| ComposeError::Yaml {
+        file: label.to_string(),
+        line: None,
+        column: None,
+        message,
+    })?;
+    let lookup = |name: &str| env.get(name).map(str::to_string);
+    interpolate::interpolate_value(&mut root, label, &mut Vec::new(), &lookup)?;
     let m = match &root {
         Value::Mapping(m) => m,
         Value::Null => return Err(ctx.invalid("", "the compose file is empty")),
@@ -380,14 +373,7 @@ fn parse_document_unlined(
 }
 
 fn check_service_name(ctx: &Ctx<'_>, name: &str) -> Result<(), ComposeError> {
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if valid {
+    if parse::is_object_name(name) {
         Ok(())
     } else {
         Err(ctx.invalid(

@@ -255,3 +255,14 @@ pub(crate) fn join(parent: &str, child: &str) -> String {
         format!("{parent}.{child}")
     }
 }
+
+/// Whether `name` is a valid service or volume name: a letter or digit, then letters, digits,
+/// `.`, `_` or `-` (compose's `[a-zA-Z0-9][a-zA-Z0-9_.-]+`, one character allowed).
+pub(crate) fn is_object_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}

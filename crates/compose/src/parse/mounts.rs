@@ -2,7 +2,7 @@
 
 use yaml_serde::Value;
 
-use super::{entries, Ctx};
+use super::{entries, is_object_name, Ctx};
 use crate::{
     BindOptions, ComposeError, DeviceMapping, MountKind, Propagation, SelinuxRelabel, TmpfsMount,
     TmpfsOptions, VolumeMount, VolumeOptions, VolumesFrom, VolumesFromSource,
@@ -78,14 +78,7 @@ fn check_target(ctx: &Ctx<'_>, key: &str, target: &str) -> Result<(), ComposeErr
 }
 
 fn check_volume_name(ctx: &Ctx<'_>, key: &str, name: &str) -> Result<(), ComposeError> {
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if valid {
+    if is_object_name(name) {
         Ok(())
     } else {
         Err(ctx.invalid(
