@@ -185,8 +185,9 @@ impl DockerError {
     }
 }
 
-/// The engine answered 404 (no such object).
-pub(crate) fn is_not_found(error: &bollard::errors::Error) -> bool {
+/// True for the engine's 404 answer (no such container, image, network or volume): the object
+/// is already gone, which removal and stop treat as success.
+pub fn is_not_found(error: &bollard::errors::Error) -> bool {
     matches!(
         error,
         bollard::errors::Error::DockerResponseServerError {

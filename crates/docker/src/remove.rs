@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use bollard::errors::Error as EngineError;
+use bollard::models::{ContainerSummary, Network, Volume};
 use bollard::query_parameters::{
     InspectContainerOptions, ListContainersOptions, ListNetworksOptions, ListVolumesOptions,
     RemoveContainerOptions, RemoveVolumeOptions, StopContainerOptions,
@@ -17,7 +18,7 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::cgroup::{remove_parent_dirs, CgroupRemoval, Hierarchies, ProtectedCgroups};
-use crate::events::is_not_found;
+use crate::client::is_not_found;
 use crate::labels;
 use crate::running::RunningPod;
 
@@ -142,13 +143,18 @@ pub async fn remove_by_labels(
     Ok(teardown.run(docker, options).await)
 }
 
-fn label_filter_map(filters: &[String]) -> Option<HashMap<String, Vec<String>>> {
-    Some(HashMap::from([("label".to_string(), filters.to_vec())]))
+/// The containers (running or not), networks and volumes carrying every label filter: what both
+/// a label-selected removal and the reaper start from.
+pub(crate) struct LabelledObjects {
+    pub containers: Vec<ContainerSummary>,
+    pub networks: Vec<Network>,
+    pub volumes: Vec<Volume>,
 }
 
-impl Teardown {
-    /// Lists the objects matching every label filter.
-    pub(crate) async fn select(docker: &Docker, filters: &[String]) -> Result<Self, RemoveError> {
+impl LabelledObjects {
+    /// Lists the objects matching every `label` filter (`key` or `key=value`).
+    pub(crate) async fn list(docker: &Docker, filters: &[String]) -> Result<Self, RemoveError> {
+        let filter_map = || Some(HashMap::from([("label".to_string(), filters.to_vec())]));
         let list_error = |what| {
             let filters = filters.to_vec();
             move |source| RemoveError::List {
@@ -160,35 +166,46 @@ impl Teardown {
         let containers = docker
             .list_containers(Some(ListContainersOptions {
                 all: true,
-                filters: label_filter_map(filters),
+                filters: filter_map(),
                 ..Default::default()
             }))
             .await
             .map_err(list_error("containers"))?;
         let networks = docker
             .list_networks(Some(ListNetworksOptions {
-                filters: label_filter_map(filters),
+                filters: filter_map(),
             }))
             .await
             .map_err(list_error("networks"))?;
         let volumes = docker
             .list_volumes(Some(ListVolumesOptions {
-                filters: label_filter_map(filters),
+                filters: filter_map(),
             }))
             .await
             .map_err(list_error("volumes"))?;
+        Ok(Self {
+            containers,
+            networks,
+            volumes: volumes.volumes.unwrap_or_default(),
+        })
+    }
+}
+
+impl Teardown {
+    /// Lists the objects matching every label filter.
+    pub(crate) async fn select(docker: &Docker, filters: &[String]) -> Result<Self, RemoveError> {
+        let LabelledObjects {
+            containers,
+            networks,
+            volumes,
+        } = LabelledObjects::list(docker, filters).await?;
         let containers: Vec<String> = containers.into_iter().filter_map(|c| c.id).collect();
         Ok(Self {
             cgroup_parents: cgroup_parents(docker, &containers).await,
             containers,
             networks: networks.into_iter().filter_map(|n| n.id).collect(),
             // Volumes dce labels are the ones it created for top-level `volumes:`: named.
-            volumes: volumes
-                .volumes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| (v.name, true))
-                .collect(),
+            volumes: volumes.into_iter().map(|v| (v.name, true)).collect(),
         })
     }
 

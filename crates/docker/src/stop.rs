@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::{timeout_at, Instant};
 use tracing::{debug, info, warn};
 
-use crate::events::is_not_found;
+use crate::client::is_not_found;
 use crate::running::{ContainerRole, PodContainer, RunningPod};
 
 /// Grace period of a service without `stop_grace_period` (compose's default).

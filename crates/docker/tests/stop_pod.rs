@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bollard::query_parameters::{InspectContainerOptions, WaitContainerOptions};
-use docker::events::is_not_found;
+use docker::client::is_not_found;
 use docker::reap::ProcessIdentity;
 use docker::remove::{remove_by_labels, remove_pod, PodSelector, RemoveOptions};
 use docker::{stop_pod, PodVolume, StopOutcome};

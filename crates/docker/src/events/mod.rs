@@ -10,7 +10,7 @@ mod state;
 pub mod time;
 
 pub use engine::{ContainerSnapshot, EngineAction, EngineEvent, RunState};
-pub use source::{is_not_found, pod_filters, EventSource, EventStream, WATCHED_ACTIONS};
+pub use source::{pod_filters, EventSource, EventStream, WATCHED_ACTIONS};
 pub use state::PodState;
 
 use serde::{Deserialize, Serialize};

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use super::engine::ContainerSnapshot;
 use super::time::since_param;
+use crate::client::is_not_found;
 use crate::labels;
 
 /// A stream of raw engine events.
@@ -99,16 +100,4 @@ impl EventSource for Docker {
             Err(error) => Err(error),
         }
     }
-}
-
-/// True for the engine's 404 answer (no such container, network or volume): the object is
-/// already gone, which removal and stop treat as success.
-pub fn is_not_found(error: &EngineError) -> bool {
-    matches!(
-        error,
-        EngineError::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    )
 }

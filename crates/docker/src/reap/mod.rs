@@ -12,7 +12,6 @@ pub use process::{parse_start_ticks, start_ticks, Liveness, ProcessIdentity};
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use bollard::query_parameters::{ListContainersOptions, ListNetworksOptions, ListVolumesOptions};
 use bollard::Docker;
 use serde::Serialize;
 use tracing::info;
@@ -20,7 +19,7 @@ use tracing::info;
 use crate::cgroup::CgroupRemoval;
 use crate::events::time::{now_nanos, parse_rfc3339_nanos};
 use crate::labels;
-use crate::remove::{RemovalReport, RemoveError, RemoveOptions, Teardown};
+use crate::remove::{LabelledObjects, RemovalReport, RemoveError, RemoveOptions, Teardown};
 
 /// How the reaper decides and acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,35 +203,11 @@ struct Labelled {
 }
 
 async fn list_labelled(docker: &Docker, filters: &[String]) -> Result<Vec<Labelled>, RemoveError> {
-    let filter_map = || Some(HashMap::from([("label".to_string(), filters.to_vec())]));
-    let list_error = |what| {
-        let filters = filters.to_vec();
-        move |source| RemoveError::List {
-            what,
-            filters,
-            source,
-        }
-    };
-    let containers = docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: filter_map(),
-            ..Default::default()
-        }))
-        .await
-        .map_err(list_error("containers"))?;
-    let networks = docker
-        .list_networks(Some(ListNetworksOptions {
-            filters: filter_map(),
-        }))
-        .await
-        .map_err(list_error("networks"))?;
-    let volumes = docker
-        .list_volumes(Some(ListVolumesOptions {
-            filters: filter_map(),
-        }))
-        .await
-        .map_err(list_error("volumes"))?;
+    let LabelledObjects {
+        containers,
+        networks,
+        volumes,
+    } = LabelledObjects::list(docker, filters).await?;
     let mut found = Vec::new();
     for container in containers {
         let Some(id) = container.id else { continue };
@@ -260,7 +235,7 @@ async fn list_labelled(docker: &Docker, filters: &[String]) -> Result<Vec<Labell
             created_nanos: date_nanos(&network.created),
         });
     }
-    for volume in volumes.volumes.unwrap_or_default() {
+    for volume in volumes {
         found.push(Labelled {
             kind: ObjectKind::Volume,
             id: volume.name.clone(),
