@@ -146,10 +146,7 @@ pub(crate) fn extra_hosts(
             for (host, ips) in entries(ctx, key, m)? {
                 let kp = format!("{key}.{host}");
                 for ip in ctx.string_list(&kp, ips, true)? {
-                    out.push(ExtraHost {
-                        hostname: host.clone(),
-                        ip,
-                    });
+                    out.push(extra_host(ctx, &kp, &host, &ip)?);
                 }
             }
         }
@@ -161,11 +158,10 @@ pub(crate) fn extra_hosts(
                     entry.split_once(':')
                 };
                 match split {
-                    Some((host, ip)) if !host.is_empty() && !ip.is_empty() => out.push(ExtraHost {
-                        hostname: host.to_string(),
-                        ip: ip.trim_start_matches('[').trim_end_matches(']').to_string(),
-                    }),
-                    _ => {
+                    Some((host, ip)) => {
+                        out.push(extra_host(ctx, &format!("{key}[{i}]"), host, ip)?)
+                    }
+                    None => {
                         return Err(ctx.invalid(
                             &format!("{key}[{i}]"),
                             format!("invalid extra host \"{entry}\" (expected host:ip)"),
@@ -176,6 +172,29 @@ pub(crate) fn extra_hosts(
         }
     }
     Ok(out)
+}
+
+/// One `host`→`ip` entry, checked as the engine will (`--add-host`): a host name without
+/// `:`, `=` or blanks, and an IP address (IPv6 optionally in brackets) or `host-gateway`.
+/// Unchecked, `a:` → `1.2.3.4` would be written back as `a::1.2.3.4`, which reads differently.
+fn extra_host(ctx: &Ctx<'_>, key: &str, host: &str, ip: &str) -> Result<ExtraHost, ComposeError> {
+    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains([':', '=']) || host.contains(char::is_whitespace) {
+        return Err(ctx.invalid(
+            key,
+            format!("invalid extra host name \"{host}\" (expected host:ip)"),
+        ));
+    }
+    if ip != "host-gateway" && ip.parse::<std::net::IpAddr>().is_err() {
+        return Err(ctx.invalid(
+            key,
+            format!("invalid IP address \"{ip}\" for extra host \"{host}\" (expected an IP address or host-gateway)"),
+        ));
+    }
+    Ok(ExtraHost {
+        hostname: host.to_string(),
+        ip: ip.to_string(),
+    })
 }
 
 pub(crate) fn ulimits(
