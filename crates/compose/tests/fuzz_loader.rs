@@ -411,3 +411,30 @@ fn deeply_nested_document_is_an_error() {
     );
     let _ = load_inline(dir.path(), &text).unwrap_err();
 }
+
+/// Regression (found by `compose_like_documents_never_panic`): an extra host named `a:` was
+/// accepted and written back as `a::1.2.3.4`, which reads as host `a`, IP `:1.2.3.4`; an IP
+/// that is not one was accepted too (the engine refuses it only at create time).
+#[test]
+fn extra_hosts_are_checked_so_they_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        "extra_hosts: {\"a:\": 1.2.3.4}",
+        "extra_hosts: {\"a\": \"='R&\"}",
+        "extra_hosts: [\"a=b:1.2.3.4\"]",
+        "extra_hosts: [\"a:not-an-ip\"]",
+        "extra_hosts: [\"a b:1.2.3.4\"]",
+    ] {
+        let text = format!("services:\n  web:\n    image: busybox\n    {bad}\n");
+        let error = load_inline(dir.path(), &text).unwrap_err();
+        assert!(error.to_string().contains("extra_hosts"), "{bad}: {error}");
+    }
+    for good in [
+        "extra_hosts: [\"a:1.2.3.4\", \"b=::1\", \"c:[fe80::1]\", \"d:host-gateway\"]",
+        "extra_hosts: {a: 1.2.3.4, b: \"::1\"}",
+    ] {
+        let text = format!("services:\n  web:\n    image: busybox\n    {good}\n");
+        let project = load_inline(dir.path(), &text).unwrap_or_else(|e| panic!("{good}: {e}"));
+        check_round_trip(dir.path(), &project);
+    }
+}
