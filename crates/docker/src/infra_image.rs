@@ -3,10 +3,13 @@
 //! The image holds one file, `/dce` (the statically linked executable), with entrypoint
 //! `["/dce", "pause"]`. It is made with the engine's import API (`docker import` of a one-file
 //! tarball), so no registry and no build tooling is needed on the agent. The tag is derived from
-//! a hash of the binary: an upgraded dce gets a new image, an unchanged one reuses it.
+//! a hash of the binary: an upgraded dce gets a new image, an unchanged one reuses it. Every
+//! image dce imports carries the label [`INFRA_IMAGE_LABEL`], so that `dce reap --images` can
+//! prune the ones of past builds without touching anything else named `dce-infra`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -22,6 +25,10 @@ use crate::client::DockerError;
 /// Repository of the images dce builds from itself.
 pub const INFRA_IMAGE_REPO: &str = "dce-infra";
 
+/// Label (value `true`) on every image dce imports: what the image pruning of the reaper
+/// trusts, since anyone may tag an image `dce-infra:<something>`.
+pub const INFRA_IMAGE_LABEL: &str = "io.dce.infra-image";
+
 /// The running executable, which is what the infra image is built from.
 pub fn own_binary() -> Result<PathBuf, DockerError> {
     std::env::current_exe().map_err(|e| DockerError::InfraBinary {
@@ -35,9 +42,7 @@ pub fn own_binary() -> Result<PathBuf, DockerError> {
 /// working image under the same tag, and a loser's duplicate is removed.
 pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String, DockerError> {
     let identity = file_identity(binary);
-    let known = identity
-        .as_ref()
-        .and_then(|id| lock_known().get(id).cloned());
+    let known = identity.as_ref().and_then(known_tag);
     let (tag, mut content) = match known {
         Some(tag) => (tag, None),
         None => {
@@ -45,7 +50,7 @@ pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String
             (binary_tag(&content), Some(content))
         }
     };
-    let reference = format!("{INFRA_IMAGE_REPO}:{tag}");
+    let reference = reference_of(&tag);
     if docker.inspect_image(&reference).await.is_err() {
         // Executors on one host take turns, so the image is imported once; the others find it.
         let _turn = host_lock(&tag).await;
@@ -58,11 +63,43 @@ pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String
         }
     }
     if let Some(identity) = identity {
-        if lock_known().insert(identity, tag).is_none() && is_own_binary(binary) {
-            alias_as_builtin(docker, &reference).await;
-        }
+        lock_known().insert(identity, tag);
+    }
+    if !ALIASED.load(Ordering::Relaxed)
+        && is_own_binary(binary)
+        && !ALIASED.swap(true, Ordering::Relaxed)
+    {
+        alias_as_builtin(docker, &reference).await;
     }
     Ok(reference)
+}
+
+/// The reference (`dce-infra:<hash>`) of the infra image built from `binary`, whether or not it
+/// exists: the reaper keeps the running dce's own image. Reads and hashes the binary unless this
+/// process already did.
+pub async fn infra_image_reference(binary: &Path) -> Result<String, DockerError> {
+    let identity = file_identity(binary);
+    if let Some(tag) = identity.as_ref().and_then(known_tag) {
+        return Ok(reference_of(&tag));
+    }
+    let path = binary.to_path_buf();
+    let read_error = |message: String| DockerError::InfraBinary {
+        path: binary.display().to_string(),
+        message,
+    };
+    let content = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|e| read_error(e.to_string()))?
+        .map_err(|e| read_error(e.to_string()))?;
+    let tag = binary_tag(&content);
+    if let Some(identity) = identity {
+        lock_known().insert(identity, tag.clone());
+    }
+    Ok(reference_of(&tag))
+}
+
+fn reference_of(tag: &str) -> String {
+    format!("{INFRA_IMAGE_REPO}:{tag}")
 }
 
 /// A binary as (path, size, modification time): unchanged means same content, so its hash is
@@ -78,7 +115,14 @@ fn file_identity(binary: &Path) -> Option<FileIdentity> {
     ))
 }
 
-/// Tags already computed (and ensured) by this process.
+fn known_tag(identity: &FileIdentity) -> Option<String> {
+    lock_known().get(identity).cloned()
+}
+
+/// Whether this process has tagged its own binary's image by version (once is enough).
+static ALIASED: AtomicBool = AtomicBool::new(false);
+
+/// Tags already computed by this process.
 fn lock_known() -> std::sync::MutexGuard<'static, HashMap<FileIdentity, String>> {
     static KNOWN: OnceLock<Mutex<HashMap<FileIdentity, String>>> = OnceLock::new();
     let known = KNOWN.get_or_init(|| Mutex::new(HashMap::new()));
@@ -157,7 +201,10 @@ async fn import(
         from_src: Some("-".to_string()),
         repo: Some(INFRA_IMAGE_REPO.to_string()),
         tag: Some(tag),
-        changes: vec![r#"ENTRYPOINT ["/dce","pause"]"#.to_string()],
+        changes: vec![
+            r#"ENTRYPOINT ["/dce","pause"]"#.to_string(),
+            format!("LABEL {INFRA_IMAGE_LABEL}=true"),
+        ],
         ..Default::default()
     };
     let progress: Vec<_> = docker

@@ -6,6 +6,7 @@
 
 mod container;
 pub mod container_config;
+mod infra;
 pub mod infra_config;
 #[cfg(test)]
 mod mapping_tests;
@@ -28,7 +29,6 @@ use pod::PodPlan;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::DockerError;
-use crate::infra_image::{ensure_infra_image, own_binary};
 use crate::running::{ContainerRole, PodContainer, RunningPod};
 use container_config::service_container;
 use names::PodNames;
@@ -112,7 +112,7 @@ pub async fn create_pod(
     let work = async {
         let mut timings = CreateTimings::default();
         let infra_network = create_resources(docker, plan, &tracker, &mut names, &mut timings);
-        let infra_image = resolve_infra_image(docker, plan, options);
+        let infra_image = infra::resolve_infra_image(docker, plan, options);
         let (infra_network, infra_image) = tokio::try_join!(infra_network, async {
             let at = Instant::now();
             let image = infra_image.await?;
@@ -131,18 +131,9 @@ pub async fn create_pod(
                         .to_string(),
                 });
             };
-            let spec = infra_config::infra_container(infra, &image, &network);
-            let meta = PodContainer {
-                service: INFRA_SERVICE.to_string(),
-                id: String::new(),
-                name: spec.name.clone(),
-                role: ContainerRole::Infra,
-                depends_on: Vec::new(),
-                stop_signal: None,
-                stop_grace_period: None,
-            };
-            let object = container::object(&meta);
-            let (id, create) = container::create_container(docker, &tracker, spec, meta).await?;
+            let (id, create) =
+                infra::create_infra_container(docker, &tracker, infra, &image, &network).await?;
+            let object = container::object(&infra::infra_meta());
             timings.infra_create = create;
             infra_start =
                 Box::pin(async move { container::start_container(docker, &id, object).await });
@@ -227,26 +218,6 @@ async fn create_resources(
         names.set_network_id(&key, id);
     }
     Ok(infra_network)
-}
-
-/// The infra image to run, built from dce's binary when the plan names none; `None` without
-/// an infra container.
-async fn resolve_infra_image(
-    docker: &Docker,
-    plan: &PodPlan,
-    options: &CreateOptions,
-) -> Result<Option<String>, DockerError> {
-    let Some(infra) = plan.infra() else {
-        return Ok(None);
-    };
-    if let Some(image) = &infra.image {
-        return Ok(Some(image.clone()));
-    }
-    let binary = match &options.infra_binary {
-        Some(path) => path.clone(),
-        None => own_binary()?,
-    };
-    ensure_infra_image(docker, &binary).await.map(Some)
 }
 
 /// Infra first, then services in the order they were started.
