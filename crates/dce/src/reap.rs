@@ -1,5 +1,6 @@
 //! `dce reap`: remove the containers, networks and volumes of pods whose executor is gone
-//! (SPEC §8), from cron, a systemd timer, or as a long-running `--watch` loop.
+//! (SPEC §8), from cron, a systemd timer, or as a long-running `--watch` loop; with `--images`,
+//! also the infra images of past dce builds that nothing uses.
 //!
 //! The decisions are the docker crate's reaper ([`docker::reap`]); this module is the operator's
 //! view of them: one readable line per object, a summary, an exit code, and the watch loop.
@@ -22,12 +23,17 @@ Examples:
   dce reap --grace 5m --verbose   # also list what is kept, and why
   dce reap --watch 30s            # a pass every 30 seconds until SIGTERM/SIGINT (systemd service)
   dce reap --label io.dce.task-id=web.1234 --grace 0s   # one task's leftovers, now
+  dce reap --images               # also remove unused dce-infra images of past dce builds
 
 Only objects carrying dce's labels (io.dce.task-id, io.dce.executor-pid, io.dce.executor-start)
 are considered; an object is removed when the executor process named by its labels no longer
 exists (pid gone, or reused by a newer process) and the object is older than the grace period.
 Run it on the agent host, in the host's pid namespace, as a user allowed to use the Docker socket
 (and to remove cgroup directories, for the cgroup clean-up).
+
+With --images, an infra image (dce-infra:<hash>, one per dce build) is removed when dce built it
+(label io.dce.infra-image=true), no container, running or stopped, uses it, it is not the image
+of this dce binary, and it is older than the grace period. Other images are never touched.
 
 Exit status: 0 when every orphan was removed (or nothing was to do), 1 when a removal failed or
 the Docker engine could not be reached, 2 on a usage error.";
@@ -58,6 +64,10 @@ pub struct ReapArgs {
     /// `io.dce.task-id=web.1234`.
     #[arg(long = "label", value_name = "KEY[=VALUE]")]
     pub labels: Vec<String>,
+    /// Also remove the infra images dce built (`dce-infra:*`) that no container uses, except
+    /// this binary's own, once older than the grace period.
+    #[arg(long)]
+    pub images: bool,
     /// Also print the objects that are kept, and why.
     #[arg(short, long)]
     pub verbose: bool,
@@ -107,6 +117,7 @@ async fn run_async(args: ReapArgs) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
         stop_grace: args.stop_grace,
         scope: args.labels.clone(),
+        images: args.images,
     };
     let Some(interval) = args.watch else {
         let docker = connect().await?;
@@ -231,10 +242,16 @@ fn entry_line(entry: &ReapEntry) -> String {
         ObjectKind::Container => "container",
         ObjectKind::Network => "network",
         ObjectKind::Volume => "volume",
+        ObjectKind::Image => "image",
     };
     let mut object = format!("{kind} {}", entry.name);
     if entry.kind != ObjectKind::Volume && entry.id != entry.name {
-        let short: String = entry.id.chars().take(12).collect();
+        let short: String = entry
+            .id
+            .trim_start_matches("sha256:")
+            .chars()
+            .take(12)
+            .collect();
         let _ = write!(object, " ({short})");
     }
     if let Some(task) = &entry.task_id {
@@ -266,6 +283,9 @@ fn orphan_text(reason: &OrphanReason) -> String {
             "{} is gone (the pid now belongs to a newer process)",
             executor_text(executor)
         ),
+        OrphanReason::ImageUnused => {
+            "no container uses it and it is not this dce's own image".to_string()
+        }
     }
 }
 
@@ -289,6 +309,10 @@ fn keep_text(reason: &KeepReason) -> String {
         KeepReason::ProcUnreadable { error } => {
             format!("the executor's /proc entry could not be read ({error})")
         }
+        KeepReason::ImageInUse { containers } => {
+            format!("{containers} container(s) use it")
+        }
+        KeepReason::RunningBinaryImage => "it is the image of this dce binary".to_string(),
     }
 }
 
@@ -397,6 +421,50 @@ mod tests {
         assert!(text.starts_with("would remove container"));
         assert!(text.contains("reap (dry run): 1 would be removed, 1 kept"));
         assert_eq!(exit_code(&dry), 0);
+    }
+
+    #[test]
+    fn image_lines_name_the_tags_and_a_short_id() {
+        let image = |verdict, outcome| ReapEntry {
+            kind: ObjectKind::Image,
+            id: "sha256:e7689b1b9d82aaaa".into(),
+            name: "dce-infra:3ad0c0619476da1d".into(),
+            task_id: None,
+            project: None,
+            verdict,
+            outcome,
+        };
+        let removed = image(
+            Verdict::Orphan(OrphanReason::ImageUnused),
+            ReapOutcome::Removed,
+        );
+        assert_eq!(
+            entry_line(&removed),
+            "removed image dce-infra:3ad0c0619476da1d (e7689b1b9d82): no container uses it and \
+             it is not this dce's own image"
+        );
+        let used = image(
+            Verdict::Keep(KeepReason::ImageInUse { containers: 2 }),
+            ReapOutcome::Kept,
+        );
+        assert!(entry_line(&used).ends_with(": 2 container(s) use it"));
+        let own = image(
+            Verdict::Keep(KeepReason::RunningBinaryImage),
+            ReapOutcome::Kept,
+        );
+        assert!(entry_line(&own).ends_with(": it is the image of this dce binary"));
+    }
+
+    #[test]
+    fn images_are_pruned_only_when_asked() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            reap: ReapArgs,
+        }
+        let parse = |args: &[&str]| <Cli as clap::Parser>::try_parse_from(args).unwrap().reap;
+        assert!(!parse(&["reap"]).images);
+        assert!(parse(&["reap", "--images", "--dry-run"]).images);
     }
 
     #[test]

@@ -103,6 +103,7 @@ async fn reaps_pods_of_dead_executors_after_the_grace_and_keeps_the_rest() {
         dry_run,
         stop_grace: Duration::from_secs(2),
         scope: vec![run.label_filter()],
+        images: false,
     };
 
     // Within the grace period nothing is removed.

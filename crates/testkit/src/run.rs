@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bollard::query_parameters::{
-    ListContainersOptions, ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions,
-    RemoveVolumeOptions,
+    ListContainersOptions, ListImagesOptions, ListNetworksOptions, ListVolumesOptions,
+    RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions,
 };
 use bollard::Docker;
 
@@ -15,8 +15,8 @@ use crate::TestkitError;
 /// Label key carried by every Docker object a test creates; its value is the run id.
 pub const RUN_LABEL: &str = "io.dce.test-run";
 
-/// A unique run id plus a cleanup guard: dropping it removes every container, network and volume
-/// labelled with the run id (or with any label added by [`TestRun::also_clean_label`]), also when
+/// A unique run id plus a cleanup guard: dropping it removes every container, network, volume
+/// and image labelled with the run id (or with any label added by [`TestRun::also_clean_label`]), also when
 /// the test panics.
 #[derive(Debug)]
 pub struct TestRun {
@@ -97,7 +97,8 @@ impl Drop for TestRun {
     }
 }
 
-/// Removes containers first (they hold networks and volumes), then networks and volumes.
+/// Removes containers first (they hold networks, volumes and images), then networks, volumes
+/// and images.
 async fn remove_labelled(filters: &[String]) -> Result<(), TestkitError> {
     let docker = crate::docker().await?;
     for filter in filters {
@@ -106,6 +107,7 @@ async fn remove_labelled(filters: &[String]) -> Result<(), TestkitError> {
     for filter in filters {
         remove_networks(&docker, filter).await?;
         remove_volumes(&docker, filter).await?;
+        remove_images(&docker, filter).await?;
     }
     Ok(())
 }
@@ -171,6 +173,27 @@ async fn remove_volumes(docker: &Docker, filter: &str) -> Result<(), TestkitErro
         let options = RemoveVolumeOptions { force: true };
         match docker.remove_volume(&volume.name, Some(options)).await {
             Ok(()) => {}
+            Err(e) if is_gone(&e) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Every tag of each labelled image goes (forced: an image with several tags is untagged
+/// otherwise, not removed).
+async fn remove_images(docker: &Docker, filter: &str) -> Result<(), TestkitError> {
+    let options = ListImagesOptions {
+        filters: label_filter(filter),
+        ..Default::default()
+    };
+    for image in docker.list_images(Some(options)).await? {
+        let options = RemoveImageOptions {
+            force: true,
+            ..Default::default()
+        };
+        match docker.remove_image(&image.id, Some(options), None).await {
+            Ok(_) => {}
             Err(e) if is_gone(&e) => {}
             Err(e) => return Err(e.into()),
         }

@@ -1,15 +1,17 @@
 //! Reaping pods whose executor is gone (SPEC §8): if the executor was SIGKILLed it could not
 //! tear its pod down, so `dce reap` finds dce-labelled containers, networks and volumes whose
 //! executor process (pid + start-time labels) no longer exists and that are older than a grace
-//! period, and removes them. Objects without dce's labels are never touched.
+//! period, and removes them. Objects without dce's labels are never touched. On request it
+//! also prunes the infra images of past dce builds ([`images`]).
 //!
 //! The reaper must see the executors' pids: run it in the host's pid namespace.
 
+mod images;
 mod process;
 
 pub use process::{parse_start_ticks, start_ticks, Liveness, ProcessIdentity};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -33,6 +35,10 @@ pub struct ReapOptions {
     pub stop_grace: Duration,
     /// Extra `label` filters (`key` or `key=value`) narrowing the scan, e.g. one task.
     pub scope: Vec<String>,
+    /// Also remove the infra images dce built (`dce-infra:*`, labelled
+    /// `io.dce.infra-image=true`) that no container uses, other than the running binary's,
+    /// older than `grace`.
+    pub images: bool,
 }
 
 impl Default for ReapOptions {
@@ -42,6 +48,7 @@ impl Default for ReapOptions {
             dry_run: false,
             stop_grace: Duration::from_secs(2),
             scope: Vec::new(),
+            images: false,
         }
     }
 }
@@ -52,6 +59,8 @@ pub enum ObjectKind {
     Container,
     Network,
     Volume,
+    /// An infra image dce built (only with [`ReapOptions::images`]).
+    Image,
 }
 
 /// Why an object is an orphan.
@@ -64,6 +73,8 @@ pub enum OrphanReason {
         executor: ProcessIdentity,
         actual_start_ticks: u64,
     },
+    /// An infra image no container uses, not the running binary's.
+    ImageUnused,
 }
 
 /// Why an object is kept.
@@ -79,6 +90,10 @@ pub enum KeepReason {
     NoExecutorLabels,
     /// `/proc` could not be read for its executor.
     ProcUnreadable { error: String },
+    /// An infra image that containers (running or stopped) still use.
+    ImageInUse { containers: usize },
+    /// The infra image of the running dce binary.
+    RunningBinaryImage,
 }
 
 /// The reaper's decision about one object.
@@ -105,9 +120,9 @@ pub enum ReapOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReapEntry {
     pub kind: ObjectKind,
-    /// Container or network id, volume name.
+    /// Container, network or image id, volume name.
     pub id: String,
-    /// Container or network name, volume name.
+    /// Container or network name, volume name, an image's `dce-infra` tags (comma-separated).
     pub name: String,
     pub task_id: Option<String>,
     pub project: Option<String>,
@@ -146,11 +161,7 @@ pub async fn reap(docker: &Docker, options: &ReapOptions) -> Result<ReapReport, 
         .into_iter()
         .map(|object| {
             let verdict = judge(&object, now, options.grace, &mut liveness);
-            let outcome = match (&verdict, options.dry_run) {
-                (Verdict::Keep(_), _) => ReapOutcome::Kept,
-                (Verdict::Orphan(_), true) => ReapOutcome::WouldRemove,
-                (Verdict::Orphan(_), false) => ReapOutcome::Removed,
-            };
+            let outcome = planned_outcome(&verdict, options.dry_run);
             ReapEntry {
                 kind: object.kind,
                 id: object.id,
@@ -189,8 +200,41 @@ pub async fn reap(docker: &Docker, options: &ReapOptions) -> Result<ReapReport, 
         apply_failures(&mut entries, &removal, &mut report.errors);
         report.cgroups = removal.cgroups;
     }
+    if options.images {
+        // After the teardown, so images only orphan containers used go in the same pass; a
+        // dry run discounts those containers instead.
+        let orphan_containers: HashSet<String> = entries
+            .iter()
+            .filter(|e| e.kind == ObjectKind::Container && e.outcome == ReapOutcome::WouldRemove)
+            .map(|e| e.id.clone())
+            .collect();
+        let mut image_entries =
+            images::judge_images(docker, options, now, &orphan_containers).await?;
+        if !options.dry_run {
+            images::remove_images(docker, &mut image_entries).await;
+        }
+        info!(
+            scanned = image_entries.len(),
+            orphans = image_entries
+                .iter()
+                .filter(|e| matches!(e.verdict, Verdict::Orphan(_)))
+                .count(),
+            dry_run = options.dry_run,
+            "image pass"
+        );
+        entries.extend(image_entries);
+    }
     report.entries = entries;
     Ok(report)
+}
+
+/// The outcome before acting: `Removed` stands until a removal fails.
+fn planned_outcome(verdict: &Verdict, dry_run: bool) -> ReapOutcome {
+    match (verdict, dry_run) {
+        (Verdict::Keep(_), _) => ReapOutcome::Kept,
+        (Verdict::Orphan(_), true) => ReapOutcome::WouldRemove,
+        (Verdict::Orphan(_), false) => ReapOutcome::Removed,
+    }
 }
 
 /// A labelled object, kind-independent.
@@ -306,6 +350,7 @@ async fn teardown_of<'a>(
             ObjectKind::Container => teardown.containers.push(entry.id.clone()),
             ObjectKind::Network => teardown.networks.push(entry.id.clone()),
             ObjectKind::Volume => teardown.volumes.push((entry.id.clone(), true)),
+            ObjectKind::Image => {}
         }
     }
     teardown.cgroup_parents = crate::remove::cgroup_parents(docker, &teardown.containers).await;
