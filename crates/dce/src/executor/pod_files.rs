@@ -59,13 +59,19 @@ impl TaskFiles {
         self.write("generated-compose.yml", &plan.generated_compose())
     }
 
+    /// Writes `name` atomically; errors name the path (a bare "File exists" about a sandbox
+    /// whose `pod` is a file tells nobody anything).
     fn write(&self, name: &str, text: &str) -> io::Result<()> {
-        std::fs::create_dir_all(&self.pod_dir)?;
+        std::fs::create_dir_all(&self.pod_dir).map_err(|e| at(&self.pod_dir, e))?;
         let path = self.pod_dir.join(name);
         let temporary = self.pod_dir.join(format!(".{name}.tmp"));
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, &path)
+        std::fs::write(&temporary, text).map_err(|e| at(&temporary, e))?;
+        std::fs::rename(&temporary, &path).map_err(|e| at(&path, e))
     }
+}
+
+fn at(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
 }
 
 /// The identity of a pod: the labels dce puts on its objects, readable without Docker.
