@@ -60,6 +60,9 @@ pub struct Setup {
     pub config: AgentConfig,
     pub cgroup: Option<CgroupPlacement>,
     pub env: Vec<(String, String)>,
+    /// A command the executor is started through (program, then arguments; the `dce` binary
+    /// and `executor` are appended), e.g. `unshare -m sh -c '…; exec "$0" "$@"'`. Empty: none.
+    pub wrapper: Vec<String>,
 }
 
 impl Default for Setup {
@@ -72,6 +75,7 @@ impl Default for Setup {
             config,
             cgroup: None,
             env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -91,8 +95,17 @@ impl Harness {
         let run = TestRun::new();
         let agent = Agent::start(setup.config).await.expect("agent");
         let sandbox_root = tempfile::tempdir().expect("sandbox root");
-        let mut launch = ExecutorLaunch::new(env!("CARGO_BIN_EXE_dce"));
-        launch.args = vec!["executor".into()];
+        let dce = env!("CARGO_BIN_EXE_dce");
+        let mut launch = match setup.wrapper.split_first() {
+            None => ExecutorLaunch::new(dce),
+            Some((program, args)) => {
+                let mut launch = ExecutorLaunch::new(program);
+                launch.args = args.iter().map(Into::into).collect();
+                launch.args.push(dce.into());
+                launch
+            }
+        };
+        launch.args.push("executor".into());
         launch.sandbox_root = Some(sandbox_root.path().to_path_buf());
         launch.cgroup = setup.cgroup;
         launch = launch.env("DCE_LOG", "info,dce=debug");
