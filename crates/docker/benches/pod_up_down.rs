@@ -17,16 +17,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest};
-use bollard::query_parameters::{
-    CreateContainerOptions, KillContainerOptions, ListContainersOptions, StartContainerOptions,
-};
+use bench::floor::{FloorService, FloorSpec};
+use bollard::query_parameters::{KillContainerOptions, ListContainersOptions};
 use bollard::Docker;
 use compose::{ComposeSource, InterpolationEnv, ProjectLoader};
 use docker::remove::{remove_pod, RemoveOptions};
 use docker::{create_pod, CreateOptions};
 use docker::{labels, stop_pod, ContainerRole, PodContainer, PodEvent, PodWatcher, RunningPod};
-use futures_util::future::try_join_all;
 use pod::config::CgroupParentPolicy;
 use pod::plan::PodNetwork;
 use pod::{Config, PluginChain, PodPlan, TaskContext};
@@ -311,85 +308,64 @@ async fn recv(events: &mut tokio::sync::mpsc::Receiver<PodEvent>) -> BenchResult
     }
 }
 
-/// What `create` does for this pod, as direct Engine API calls.
+/// What `create` does for this pod, as direct Engine API calls (the floor shared with
+/// `dce-bench`).
 async fn floor_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<RunningPod> {
     let mut labels = run.labels();
     labels.insert(labels::COMPOSE_PROJECT.into(), project.into());
-    let network = docker
-        .create_network(NetworkCreateRequest {
-            name: format!("{project}-net"),
-            labels: Some(labels.clone()),
-            ..Default::default()
-        })
-        .await?
-        .id;
-    let infra_name = format!("{project}-infra");
-    let infra = create(docker, &infra_name, &labels, network.clone()).await?;
-    docker
-        .start_container(&infra, None::<StartContainerOptions>)
-        .await?;
-    let infra_mode = format!("container:{infra}");
-    let services = SERVICES.iter().map(|service| {
-        let name = format!("{project}-{service}-1");
-        let mut labels = labels.clone();
-        labels.insert(labels::COMPOSE_SERVICE.into(), service.to_string());
-        let mode = infra_mode.clone();
-        async move {
-            let id = create(docker, &name, &labels, mode).await?;
-            docker
-                .start_container(&id, None::<StartContainerOptions>)
-                .await?;
-            Ok::<_, bollard::errors::Error>(PodContainer {
+    let script = || {
+        vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            SERVICE_SCRIPT.to_string(),
+        ]
+    };
+    let spec = FloorSpec {
+        project: project.into(),
+        labels,
+        image: BUSYBOX_IMAGE.into(),
+        infra_image: BUSYBOX_IMAGE.into(),
+        infra_cmd: Some(script()),
+        init: false,
+        services: SERVICES
+            .iter()
+            .map(|service| FloorService {
                 service: service.to_string(),
-                id,
-                name,
-                role: ContainerRole::Service,
-                depends_on: Vec::new(),
-                stop_signal: None,
-                stop_grace_period: None,
+                name: format!("{project}-{service}-1"),
+                cmd: script(),
             })
-        }
-    });
-    let mut containers = vec![PodContainer {
-        service: "infra".into(),
-        id: infra,
-        name: infra_name,
-        role: ContainerRole::Infra,
+            .collect(),
+    };
+    let floor = bench::floor::floor_up(docker, &spec).await?;
+    let container = |service: &str, name: &str, id: &str, role| PodContainer {
+        service: service.to_string(),
+        id: id.to_string(),
+        name: name.to_string(),
+        role,
         depends_on: Vec::new(),
         stop_signal: None,
         stop_grace_period: None,
-    }];
-    containers.extend(try_join_all(services).await?);
+    };
+    let (infra_name, infra_id) = &floor.infra;
+    let mut containers = vec![container(
+        "infra",
+        infra_name,
+        infra_id,
+        ContainerRole::Infra,
+    )];
+    containers.extend(
+        floor
+            .services
+            .iter()
+            .map(|(service, name, id)| container(service, name, id, ContainerRole::Service)),
+    );
     Ok(RunningPod {
         project: project.into(),
         containers,
-        networks: vec![network],
+        networks: vec![floor.network],
         volumes: Vec::new(),
         cgroup_parent: None,
     })
-}
-
-async fn create(
-    docker: &Docker,
-    name: &str,
-    labels: &HashMap<String, String>,
-    network_mode: String,
-) -> Result<String, bollard::errors::Error> {
-    let body = ContainerCreateBody {
-        image: Some(BUSYBOX_IMAGE.into()),
-        cmd: Some(vec!["sh".into(), "-c".into(), SERVICE_SCRIPT.into()]),
-        labels: Some(labels.clone()),
-        host_config: Some(HostConfig {
-            network_mode: Some(network_mode),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let options = CreateContainerOptions {
-        name: Some(name.into()),
-        platform: String::new(),
-    };
-    Ok(docker.create_container(Some(options), body).await?.id)
 }
 
 async fn compose_round(
