@@ -115,6 +115,7 @@ pub async fn launch(
         infra_binary,
     } = job;
     let task = Arc::new(task);
+    let started = std::time::Instant::now();
     let planning = {
         let task = task.clone();
         let files = files.clone();
@@ -126,6 +127,7 @@ pub async fn launch(
     };
     tracing::info!(task_id = %task.task_id, project = %plan.project_name, "pod planned");
 
+    let planned = started.elapsed();
     let settings = pull_settings(&task)?;
     let requests = image_requests(&plan.project);
     let images = ensure_images(&docker, &requests, &settings, move |event| {
@@ -150,17 +152,32 @@ pub async fn launch(
         }
     }
 
+    let imaged = started.elapsed();
     let options = CreateOptions { infra_binary };
     let created = create_pod(&docker, &plan, &options, &cancel)
         .await
         .map_err(LaunchFailure::from_docker)?;
+    let facts = pod_facts(&docker, &plan, &created.pod).await;
+    let t = &created.timings;
+    let slowest_service = t
+        .services
+        .iter()
+        .map(|s| s.waited + s.create + s.start)
+        .max();
     tracing::info!(
         task_id = %task.task_id,
         project = %plan.project_name,
-        total_ms = created.timings.total.as_millis() as u64,
+        launch_ms = started.elapsed().as_millis() as u64,
+        plan_ms = planned.as_millis() as u64,
+        images_ms = (imaged - planned).as_millis() as u64,
+        total_ms = t.total.as_millis() as u64,
+        networks_ms = t.networks.as_millis() as u64,
+        infra_image_ms = t.infra_image.as_millis() as u64,
+        infra_create_ms = t.infra_create.as_millis() as u64,
+        infra_start_ms = t.infra_start.as_millis() as u64,
+        slowest_service_ms = slowest_service.unwrap_or_default().as_millis() as u64,
         "pod created"
     );
-    let facts = pod_facts(&docker, &plan, &created.pod).await;
     Ok(Launched {
         plan,
         chain,
