@@ -47,7 +47,7 @@ impl DceTask {
         let mut launch = ExecutorLaunch::new(binary);
         launch.args = vec!["executor".into()];
         launch.sandbox_root = Some(sandbox_root.path().to_path_buf());
-        launch = launch.env("DCE_LOG", "info");
+        launch = launch.env("DCE_LOG", "info").env("DCE_LOG_FORMAT", "json");
         let executor = agent.launch_executor(launch).await?;
         write(&executor.sandbox().join(COMPOSE_FILE), compose)?;
         if let Some(config) = dce_config {
@@ -131,6 +131,25 @@ impl DceTask {
             record.state(),
             tail.join("\n")
         ))
+    }
+
+    /// The `*_ms` fields of the executor's `pod created` log line (its launch step timings),
+    /// in log order; empty when the executor does not log them.
+    pub fn launch_steps(&self) -> Vec<(String, u64)> {
+        self.executor
+            .stderr()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .find(|entry| entry["fields"]["message"] == "pod created")
+            .and_then(|entry| entry["fields"].as_object().cloned())
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter(|(key, _)| key.ends_with("_ms"))
+                    .filter_map(|(key, value)| Some((key.clone(), value.as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Waits for the executor to exit (it does once its task is terminal and acknowledged).

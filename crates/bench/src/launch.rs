@@ -62,12 +62,14 @@ impl Method {
 }
 
 /// One up/down measurement.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct UpDown {
     /// Launch: until every container runs (dce: TASK_RUNNING received).
     pub up: Duration,
     /// Teardown: until everything is removed (dce: TASK_KILLED received).
     pub down: Duration,
+    /// dce only: the executor's launch step timings (`*_ms` fields of its log).
+    pub steps: Vec<(String, u64)>,
 }
 
 /// What the launch measurements need.
@@ -152,8 +154,9 @@ impl LaunchBench {
         let sent = task.kill();
         let killed = task.wait_state(TaskState::Killed).await?;
         let down = killed.received_at.duration_since(sent);
+        let steps = task.launch_steps();
         task.finish().await?;
-        Ok(UpDown { up, down })
+        Ok(UpDown { up, down, steps })
     }
 
     async fn compose_round(
@@ -169,7 +172,11 @@ impl LaunchBench {
         let up = tool.up(project, &file).await?;
         self.expect_running(project, n).await?;
         let down = tool.down(project, &file).await?;
-        Ok(UpDown { up, down })
+        Ok(UpDown {
+            up,
+            down,
+            steps: Vec::new(),
+        })
     }
 
     async fn floor_round(&self, project: &str, n: usize) -> Result<UpDown, BenchError> {
@@ -187,6 +194,7 @@ impl LaunchBench {
         Ok(UpDown {
             up,
             down: started.elapsed(),
+            steps: Vec::new(),
         })
     }
 

@@ -60,6 +60,7 @@ pub fn render(machine: &Machine, load: (&str, &str), results: &Results) -> Strin
         let _ = writeln!(out, "\n{} unavailable: {why}", method.label());
     }
     launch_table(&mut out, results, true);
+    launch_steps(&mut out, results);
     launch_table(&mut out, results, false);
     detection(&mut out, results);
     footprint(&mut out, results);
@@ -117,6 +118,69 @@ fn launch_table(out: &mut String, results: &Results, up: bool) {
             ratio(dce, results.summary(Method::Floor, size, up)),
         );
     }
+}
+
+/// Medians of the executor's own launch step timings per pod size, and what is left of
+/// LAUNCH → TASK_RUNNING outside its launch task.
+fn launch_steps(out: &mut String, results: &Results) {
+    let samples = |size| {
+        results
+            .launches
+            .get(&(Method::Dce, size))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let Some(keys) = results
+        .sizes
+        .iter()
+        .flat_map(|size| samples(*size))
+        .map(|s| s.steps.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())
+        .find(|keys| !keys.is_empty())
+    else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nWhere dce's launch time goes (ms, medians of the executor's `pod created` log fields; `launch_ms` is the executor's launch task from planning to the containers' facts, the rest is LAUNCH delivery, task setup, the watcher seeing every container run and the TASK_RUNNING update):\n"
+    );
+    let header: Vec<String> = results.sizes.iter().map(|n| format!("{n} svc")).collect();
+    let _ = writeln!(out, "| step | {} |", header.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(results.sizes.len()));
+    let median_of = |size: usize, value: &dyn Fn(&UpDown) -> Option<f64>| {
+        let mut values: Vec<f64> = samples(size).iter().filter_map(value).collect();
+        Summary::of_secs(&mut values)
+            .map(|s| format!("{:.0}", s.median))
+            .unwrap_or_else(|| "–".into())
+    };
+    let step = |sample: &UpDown, key: &str| {
+        sample
+            .steps
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v as f64)
+    };
+    for key in &keys {
+        let cells: Vec<String> = results
+            .sizes
+            .iter()
+            .map(|&n| median_of(n, &|s| step(s, key)))
+            .collect();
+        let _ = writeln!(out, "| {key} | {} |", cells.join(" | "));
+    }
+    let rest: Vec<String> = results
+        .sizes
+        .iter()
+        .map(|&n| {
+            median_of(n, &|s| {
+                Some(s.up.as_secs_f64() * 1e3 - step(s, "launch_ms")?)
+            })
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "| LAUNCH → RUNNING minus launch_ms | {} |",
+        rest.join(" | ")
+    );
 }
 
 fn detection(out: &mut String, results: &Results) {
