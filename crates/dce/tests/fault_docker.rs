@@ -410,3 +410,23 @@ async fn executor_sigkilled_mid_launch_then_reap_leaves_nothing() {
     let left = h.leftovers(&task_id).await;
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_engine_fails_the_launch_clearly() {
+    let (h, proxy) = through_proxy().await;
+    proxy.down();
+    h.write("pod.yml", &two_services());
+    let task_id = h.task_id("no-engine");
+    h.launch(h.task(&task_id, "pod.yml", port_block()).build());
+    let end = h.wait_terminal(&task_id).await;
+    assert_eq!(*end.state(), TaskState::Failed, "{:?}", h.states(&task_id));
+    assert_eq!(end.status.reason, Some(Reason::ContainerLaunchFailed));
+    let message = end.status.message.clone().unwrap_or_default();
+    assert!(
+        message.contains(&proxy.socket().display().to_string()),
+        "the message does not name the engine endpoint: {message}"
+    );
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    proxy.up();
+    assert!(h.leftovers(&task_id).await.is_empty());
+}
