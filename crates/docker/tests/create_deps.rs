@@ -1,14 +1,15 @@
 //! `depends_on` order and conditions, and that a failed, cancelled or abandoned launch leaves
 //! nothing behind.
 
-mod create_support;
+mod support;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use create_support::Harness;
 use docker::events::time::parse_rfc3339_nanos;
 use docker::{create_pod, CreateOptions, DockerError};
+use support::harness::Harness;
+use support::with_sleeper;
 use tokio_util::sync::CancellationToken;
 
 async fn started_at(h: &Harness, id: &str) -> i64 {
@@ -40,17 +41,14 @@ async fn assert_nothing_left(h: &Harness) {
 async fn services_start_after_their_dependencies_and_independent_ones_do_not_wait() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   web:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     depends_on: [api]
   api:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     depends_on:
       db:
         condition: service_healthy
@@ -63,10 +61,9 @@ services:
       interval: 200ms
       retries: 100
   free:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
-"#,
+    <<: *sleeper
+"#
+        ),
         Vec::new(),
     );
     let created = h.up(&plan).await.unwrap();
@@ -113,19 +110,19 @@ services:
 async fn completed_successfully_waits_for_exit_zero() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   migrate:
     image: dce-test-busybox:latest
     command: ["sh", "-c", "sleep 1; exit 0"]
   app:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     depends_on:
       migrate:
         condition: service_completed_successfully
-"#,
+"#
+        ),
         Vec::new(),
     );
     let created = h.up(&plan).await.unwrap();
@@ -157,12 +154,10 @@ volumes:
             "service app: dependency migrate exited with code 3 (service_completed_successfully required)",
         ),
         (
-            r#"
+            with_sleeper!(r#"
 services:
   db:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     healthcheck:
       test: ["CMD", "false"]
       interval: 100ms
@@ -173,23 +168,21 @@ services:
     depends_on:
       db:
         condition: service_healthy
-"#,
+"#),
             "service app: dependency db is unhealthy",
         ),
         (
-            r#"
+            with_sleeper!(r#"
 services:
   db:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
   app:
     image: dce-test-busybox:latest
     command: ["sleep", "600"]
     depends_on:
       db:
         condition: service_healthy
-"#,
+"#),
             "service app: dependency db has no healthcheck",
         ),
         (
@@ -233,12 +226,11 @@ async fn engine_failures_name_the_service_and_leave_nothing() {
         let h = Harness::new().await;
         let plan = h.plan(
             &format!(
-                r#"
+                with_sleeper!(
+                    r#"
 services:
   good:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     volumes: ["data:/data", "/anon"]
   bad:
     {broken}
@@ -247,6 +239,8 @@ services:
 volumes:
   data: {{}}
 "#
+                ),
+                broken = broken
             ),
             Vec::new(),
         );
@@ -265,12 +259,11 @@ volumes:
     }
 }
 
-const SLOW_POD: &str = r#"
+const SLOW_POD: &str = with_sleeper!(
+    r#"
 services:
   db:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     healthcheck:
       test: ["CMD", "false"]
       interval: 1s
@@ -283,7 +276,8 @@ services:
         condition: service_healthy
 volumes:
   data: {}
-"#;
+"#
+);
 
 #[tokio::test]
 async fn cancelling_a_launch_removes_what_it_created() {
@@ -320,26 +314,22 @@ async fn dropping_a_launch_removes_what_it_created() {
 async fn services_referred_to_are_started_first_without_depends_on() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   consumer:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     volumes_from: [producer]
     pid: "service:producer"
     ipc: "service:holder"
   producer:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     volumes: ["/shared"]
   holder:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     ipc: shareable
-"#,
+"#
+        ),
         Vec::new(),
     );
     let created = h.up(&plan).await.unwrap();

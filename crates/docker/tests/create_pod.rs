@@ -1,27 +1,28 @@
 //! Creating pods on the real engine: shared namespace, compose networking, dependency order and
 //! conditions, and cleanup after failures.
 
-mod create_support;
+mod support;
 
-use create_support::Harness;
 use docker::ContainerRole;
+use support::harness::Harness;
+use support::with_sleeper;
 
 #[tokio::test]
 async fn shared_pod_runs_services_in_the_infra_namespace() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   web:
     image: dce-test-busybox:latest
     command: ["httpd", "-f", "-p", "8080", "-h", "/etc"]
     ports: ["8080"]
   client:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     depends_on: [web]
-"#,
+"#
+        ),
         Vec::new(),
     );
     let created = h.up(&plan).await.unwrap();

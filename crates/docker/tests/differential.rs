@@ -5,16 +5,16 @@
 //! What dce does differently on purpose is listed in [`INTENDED_DIFFERENCES`] and normalized
 //! away; everything else must be equal.
 
-mod create_support;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use bollard::models::ContainerInspectResponse;
 use bollard::query_parameters::ListContainersOptions;
-use create_support::Harness;
 use pod::config::PodNetworking;
 use serde_json::{json, Value};
+use support::harness::Harness;
 
 const COMPOSE: &str = "/usr/bin/docker-compose";
 

@@ -2,15 +2,16 @@
 //! they land on the infra container; with compose networking on the services themselves; plus
 //! host/none pods, `privileged` and `cgroup_parent`.
 
-mod create_support;
+mod support;
 
 use std::collections::HashMap;
 
 use bollard::models::{ContainerInspectResponse, PortBinding};
-use create_support::Harness;
 use docker::create::container_config::service_container;
 use docker::create::names::PodNames;
 use pod::ports::PortRange;
+use support::harness::Harness;
+use support::with_sleeper;
 
 fn bindings(c: &ContainerInspectResponse) -> HashMap<String, Vec<(String, String)>> {
     let ports = c
@@ -45,12 +46,11 @@ fn sorted(list: Option<Vec<String>>) -> Vec<String> {
 async fn shared_layout_puts_network_keys_on_the_infra_container() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   web:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     hostname: podhost
     domainname: example.test
     ports:
@@ -68,11 +68,10 @@ services:
     sysctls:
       net.core.somaxconn: "1024"
   worker:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     network_mode: bridge
-"#,
+"#
+        ),
         vec![PortRange {
             begin: 38100,
             end: 38109,
@@ -151,14 +150,13 @@ services:
 async fn compose_networking_keeps_network_keys_on_the_services() {
     let h = Harness::new().await;
     let plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 x-dce:
   network: compose
 services:
   api:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     hostname: apihost
     ports: ["8080"]
     extra_hosts: ["db.internal:10.1.2.3"]
@@ -168,22 +166,19 @@ services:
         aliases: [api-front]
       back: {}
   sidecar:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     network_mode: "service:api"
     depends_on: [api]
   plain:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
 networks:
   front: {}
   back:
     internal: true
     labels:
       com.example.tier: back
-"#,
+"#
+        ),
         Vec::new(),
     );
     let created = h.up(&plan).await.unwrap();
@@ -270,14 +265,15 @@ async fn host_and_none_pods_have_no_infra_container() {
         let h = Harness::new().await;
         let plan = h.plan(
             &format!(
-                r#"
+                with_sleeper!(
+                    r#"
 services:
   a:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     network_mode: {mode}
 "#
+                ),
+                mode = mode
             ),
             Vec::new(),
         );
@@ -324,13 +320,13 @@ services:
 async fn cgroup_parent_reaches_every_container() {
     let h = Harness::new().await;
     let mut plan = h.plan(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   a:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
-"#,
+    <<: *sleeper
+"#
+        ),
         Vec::new(),
     );
     let parent = format!("/{}", h.run.name("cg"));
@@ -369,13 +365,13 @@ async fn infra_joins_the_operators_pre_existing_network() {
         .await
         .unwrap();
     let plan = h.plan_with(
-        r#"
+        with_sleeper!(
+            r#"
 services:
   a:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
-"#,
+    <<: *sleeper
+"#
+        ),
         Vec::new(),
         |config| {
             config.infra_network.pre_existing = true;

@@ -1,14 +1,16 @@
 //! Every service-level compose key dce maps to the engine, checked in the engine's own inspect
 //! output (shared network namespace, the default pod layout).
 
-mod create_support;
+mod support;
 
 use std::collections::HashMap;
 
 use bollard::models::ContainerInspectResponse;
-use create_support::Harness;
+use support::harness::Harness;
+use support::with_sleeper;
 
-const POD: &str = r#"
+const POD: &str = with_sleeper!(
+    r#"
 services:
   basics:
     image: dce-test-busybox:latest
@@ -31,9 +33,7 @@ services:
     expose: ["9000", "9001/udp"]
     x-notes: an extension dce ignores
   limits:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     cap_add: [NET_ADMIN]
     cap_drop: [MKNOD]
     security_opt: ["no-new-privileges:true"]
@@ -57,34 +57,24 @@ services:
       options:
         max-size: 1m
   deployed:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     deploy:
       resources:
         limits: {cpus: "0.25", memory: 32m, pids: 50}
         reservations: {memory: 16m}
   priv:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     ipc: shareable
   ns:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     pid: "service:limits"
     ipc: "service:priv"
     depends_on: [limits, priv]
   hostpid:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     pid: host
   health:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     healthcheck:
       test: ["CMD", "true"]
       interval: 1s
@@ -92,21 +82,15 @@ services:
       retries: 3
       start_period: 3s
   shellhealth:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     healthcheck:
       test: exit 0
   nohealth:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     healthcheck:
       disable: true
   mounts:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     volumes:
       - ./data:/data:ro
       - type: bind
@@ -122,14 +106,13 @@ services:
         target: /scratch
         tmpfs: {size: 1048576}
   from:
-    image: dce-test-busybox:latest
-    command: ["sleep", "600"]
-    init: true
+    <<: *sleeper
     volumes_from: ["mounts:ro"]
     depends_on: [mounts]
 volumes:
   named: {}
-"#;
+"#
+);
 
 const INFRA: &str = pod::plan::INFRA_SERVICE;
 

@@ -2,7 +2,7 @@
 //! grace period (containers, network, volume, cgroup directories); a pod of a live executor,
 //! young orphans and objects without dce's labels are kept; a dry run removes nothing.
 
-mod stop_support;
+mod support;
 
 use std::process::Command;
 use std::time::Duration;
@@ -11,7 +11,7 @@ use docker::reap::{
     reap, start_ticks, KeepReason, ObjectKind, OrphanReason, ProcessIdentity, ReapOptions,
     ReapOutcome, ReapReport, Verdict,
 };
-use stop_support::*;
+use support::handmade::*;
 
 /// A process that existed and is gone: a child the test spawns and kills.
 fn dead_executor() -> ProcessIdentity {
@@ -41,31 +41,13 @@ async fn reaps_pods_of_dead_executors_after_the_grace_and_keeps_the_rest() {
     let live = ProcessIdentity::current().unwrap();
 
     let orphan = run.name("orphan");
-    let parent = format!("/dce-test-{}", run.id());
-    let _guard = CgroupGuard(parent.clone());
-    let network = create_network(&docker, &run, &orphan, dead).await;
-    let volume = create_volume(&docker, &run, &orphan, dead).await;
-    let orphan_pod = create_pod(
-        &docker,
-        &run,
-        &orphan,
-        dead,
-        &[
-            Spec {
-                infra: true,
-                network: Some(network.clone()),
-                cgroup_parent: Some(parent.clone()),
-                ..Spec::new("infra", trap_exit("TERM", 0))
-            },
-            Spec {
-                cgroup_parent: Some(parent.clone()),
-                binds: vec![format!("{volume}:/data")],
-                ..Spec::new("web", trap_exit("TERM", 0))
-            },
-        ],
-    )
-    .await;
-    start_all(&docker, &orphan_pod).await;
+    let guard = CgroupGuard::for_run(&run);
+    let parent = guard.0.clone();
+    let NetworkedPod {
+        pod: orphan_pod,
+        network,
+        volume,
+    } = start_networked_pod(&docker, &run, &orphan, dead, &parent, true).await;
 
     let alive = run.name("alive");
     let alive_network = create_network(&docker, &run, &alive, live).await;
@@ -75,9 +57,8 @@ async fn reaps_pods_of_dead_executors_after_the_grace_and_keeps_the_rest() {
         &alive,
         live,
         &[Spec {
-            infra: true,
             network: Some(alive_network),
-            ..Spec::new("infra", trap_exit("TERM", 0))
+            ..Spec::infra()
         }],
     )
     .await;

@@ -2,7 +2,7 @@
 //! independent services, per-service stop signals, SIGKILL at the deadline, removal of
 //! containers, networks, volumes and cgroup directories, idempotence.
 
-mod stop_support;
+mod support;
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use docker::reap::ProcessIdentity;
 use docker::remove::{remove_by_labels, remove_pod, PodSelector, RemoveOptions};
 use docker::{stop_pod, PodVolume, StopOutcome};
 use futures_util::StreamExt;
-use stop_support::*;
+use support::handmade::*;
 
 /// A service whose stop-signal trap runs `on_signal` and exits with `code`.
 fn logging_trap(signal: &str, on_signal: &str, code: i32) -> Vec<String> {
@@ -71,14 +71,7 @@ async fn stops_dependents_first_in_parallel_with_each_services_signal() {
         },
     ];
     let project = run.name("order");
-    let pod = create_pod(
-        &docker,
-        &run,
-        &project,
-        ProcessIdentity::current().unwrap(),
-        &specs,
-    )
-    .await;
+    let pod = create_live_pod(&docker, &run, &project, &specs).await;
     start_all(&docker, &pod).await;
 
     let stops = stop_pod(&docker, &pod, Duration::from_secs(40)).await;
@@ -120,14 +113,7 @@ async fn kills_at_the_deadline_and_reports_stopped_and_gone_containers() {
         },
         Spec::new("done", sh("exit 0")),
     ];
-    let pod = create_pod(
-        &docker,
-        &run,
-        &project,
-        ProcessIdentity::current().unwrap(),
-        &specs,
-    )
-    .await;
+    let pod = create_live_pod(&docker, &run, &project, &specs).await;
     start_all(&docker, &pod).await;
     let _ = docker
         .wait_container(&pod.containers[1].id, None::<WaitContainerOptions>)
@@ -152,31 +138,19 @@ async fn kills_at_the_deadline_and_reports_stopped_and_gone_containers() {
 async fn removal_leaves_no_container_network_volume_or_cgroup_dir() {
     let (docker, run) = engine().await;
     let project = run.name("remove");
-    let parent = format!("/dce-test-{}", run.id());
-    let _guard = CgroupGuard(parent.clone());
+    let guard = CgroupGuard::for_run(&run);
+    let parent = guard.0.clone();
     let executor = ProcessIdentity::current().unwrap();
-    let network = create_network(&docker, &run, &project, executor).await;
-    let volume = create_volume(&docker, &run, &project, executor).await;
-    let specs = [
-        Spec {
-            infra: true,
-            network: Some(network.clone()),
-            cgroup_parent: Some(parent.clone()),
-            ..Spec::new("infra", trap_exit("TERM", 0))
-        },
-        Spec {
-            cgroup_parent: Some(parent.clone()),
-            binds: vec![format!("{volume}:/data")],
-            ..Spec::new("web", trap_exit("TERM", 0))
-        },
-    ];
-    let mut pod = create_pod(&docker, &run, &project, executor, &specs).await;
+    let NetworkedPod {
+        mut pod,
+        network,
+        volume,
+    } = start_networked_pod(&docker, &run, &project, executor, &parent, true).await;
     pod.networks.push(network.clone());
     pod.volumes.push(PodVolume {
         name: volume.clone(),
         named: true,
     });
-    start_all(&docker, &pod).await;
     assert!(
         !cgroup_dirs(&parent).is_empty(),
         "docker created the cgroup parent"
@@ -225,25 +199,11 @@ async fn removal_leaves_no_container_network_volume_or_cgroup_dir() {
 async fn removes_by_labels_without_a_handle() {
     let (docker, run) = engine().await;
     let project = run.name("bylabel");
-    let parent = format!("/dce-test-{}", run.id());
-    let _guard = CgroupGuard(parent.clone());
+    let guard = CgroupGuard::for_run(&run);
+    let parent = guard.0.clone();
     let executor = ProcessIdentity::current().unwrap();
-    let network = create_network(&docker, &run, &project, executor).await;
-    let volume = create_volume(&docker, &run, &project, executor).await;
-    let specs = [
-        Spec {
-            infra: true,
-            network: Some(network.clone()),
-            cgroup_parent: Some(parent.clone()),
-            ..Spec::new("infra", trap_exit("TERM", 0))
-        },
-        Spec {
-            cgroup_parent: Some(parent.clone()),
-            ..Spec::new("web", trap_exit("TERM", 0))
-        },
-    ];
-    let pod = create_pod(&docker, &run, &project, executor, &specs).await;
-    start_all(&docker, &pod).await;
+    let NetworkedPod { volume, .. } =
+        start_networked_pod(&docker, &run, &project, executor, &parent, false).await;
 
     let options = RemoveOptions {
         named_volumes: true,

@@ -1,7 +1,7 @@
 //! The pod watcher against the real engine: start/exit with exit codes, health transitions, OOM
 //! kills, and the reconnect-and-reconcile path through an injected stream failure.
 
-mod stop_support;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,14 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::errors::Error as EngineError;
-use bollard::query_parameters::{KillContainerOptions, WaitContainerOptions};
+use bollard::query_parameters::WaitContainerOptions;
 use bollard::Docker;
 use docker::events::{ContainerSnapshot, EventSource, EventStream, HealthStatus};
-use docker::reap::ProcessIdentity;
 use docker::remove::{remove_pod, RemoveOptions};
 use docker::{stop_pod, PodEvent, PodWatcher};
 use futures_util::{stream, StreamExt};
-use stop_support::*;
+use support::handmade::*;
 use tokio::sync::{oneshot, watch};
 
 fn exited(event: &PodEvent, service: &str) -> bool {
@@ -27,16 +26,12 @@ fn exited(event: &PodEvent, service: &str) -> bool {
 async fn reports_starts_and_exit_codes() {
     let (docker, run) = engine().await;
     let project = run.name("exits");
-    let pod = create_pod(
+    let pod = create_live_pod(
         &docker,
         &run,
         &project,
-        ProcessIdentity::current().unwrap(),
         &[
-            Spec {
-                infra: true,
-                ..Spec::new("infra", trap_exit("TERM", 0))
-            },
+            Spec::infra(),
             Spec::new("fails", sh("exit 3")),
             Spec::new("succeeds", sh("exit 0")),
         ],
@@ -92,11 +87,10 @@ async fn reports_health_transitions() {
     let marker = shared.path().join("ok");
     std::fs::write(&marker, "").unwrap();
     let project = run.name("health");
-    let pod = create_pod(
+    let pod = create_live_pod(
         &docker,
         &run,
         &project,
-        ProcessIdentity::current().unwrap(),
         &[Spec {
             healthcheck: Some(health("test -f /shared/ok")),
             binds: vec![format!("{}:/shared", shared.path().display())],
@@ -123,11 +117,10 @@ async fn reports_health_transitions() {
 async fn oom_kill_is_reported_as_oom() {
     let (docker, run) = engine().await;
     let project = run.name("oom");
-    let pod = create_pod(
+    let pod = create_live_pod(
         &docker,
         &run,
         &project,
-        ProcessIdentity::current().unwrap(),
         &[Spec {
             memory: Some(8 * 1024 * 1024),
             ..Spec::new("hog", sh("x=a; while true; do x=$x$x; done"))
@@ -163,6 +156,20 @@ struct FlakyEngine {
 }
 
 impl FlakyEngine {
+    /// The engine, the sender that breaks the first stream, and the sender that opens the gate.
+    fn new(docker: &Docker) -> (Self, oneshot::Sender<()>, watch::Sender<bool>) {
+        let (break_tx, break_rx) = oneshot::channel();
+        let (gate_tx, gate_rx) = watch::channel(false);
+        let engine = FlakyEngine {
+            docker: docker.clone(),
+            subscriptions: Arc::new(AtomicUsize::new(0)),
+            sinces: Arc::new(Mutex::new(Vec::new())),
+            breaker: Arc::new(Mutex::new(Some(break_rx))),
+            gate: gate_rx,
+        };
+        (engine, break_tx, gate_tx)
+    }
+
     async fn wait_gate_if_reconnecting(&self) {
         if self.subscriptions.load(Ordering::SeqCst) > 1 {
             let mut gate = self.gate.clone();
@@ -212,30 +219,18 @@ impl EventSource for FlakyEngine {
 async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_exit_once() {
     let (docker, run) = engine().await;
     let project = run.name("reconnect");
-    let pod = create_pod(
+    let pod = create_live_pod(
         &docker,
         &run,
         &project,
-        ProcessIdentity::current().unwrap(),
         &[
-            Spec {
-                infra: true,
-                ..Spec::new("infra", trap_exit("TERM", 0))
-            },
+            Spec::infra(),
             Spec::new("steady", trap_exit("TERM", 0)),
             Spec::new("victim", trap_exit("USR1", 3)),
         ],
     )
     .await;
-    let (break_tx, break_rx) = oneshot::channel();
-    let (gate_tx, gate_rx) = watch::channel(false);
-    let flaky = FlakyEngine {
-        docker: docker.clone(),
-        subscriptions: Arc::new(AtomicUsize::new(0)),
-        sinces: Arc::new(Mutex::new(Vec::new())),
-        breaker: Arc::new(Mutex::new(Some(break_rx))),
-        gate: gate_rx,
-    };
+    let (flaky, break_tx, gate_tx) = FlakyEngine::new(&docker);
     let (watcher, mut events) = PodWatcher::start_with(flaky.clone(), &pod);
     start_all(&docker, &pod).await;
     // Each container once, live or found by the initial inspection.
@@ -253,15 +248,7 @@ async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_ex
 
     // While the watcher is disconnected, the victim exits.
     let victim = &pod.containers[2].id;
-    docker
-        .kill_container(
-            victim,
-            Some(KillContainerOptions {
-                signal: "SIGUSR1".into(),
-            }),
-        )
-        .await
-        .unwrap();
+    kill(&docker, victim, "SIGUSR1").await;
     let _ = docker
         .wait_container(victim, None::<WaitContainerOptions>)
         .next()
@@ -271,15 +258,7 @@ async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_ex
     // Then the steady service stops, as a marker that everything before it was delivered.
     let reconnected = next(&mut events).await;
     assert_eq!(reconnected, PodEvent::DaemonReconnected);
-    docker
-        .kill_container(
-            &pod.containers[1].id,
-            Some(KillContainerOptions {
-                signal: "SIGTERM".into(),
-            }),
-        )
-        .await
-        .unwrap();
+    kill(&docker, &pod.containers[1].id, "SIGTERM").await;
     let after = until(&mut events, |e| exited(e, "steady")).await;
     let victim_exits: Vec<&PodEvent> = after.iter().filter(|e| exited(e, "victim")).collect();
     assert_eq!(victim_exits.len(), 1, "{after:?}");
@@ -312,26 +291,17 @@ async fn broken_stream_reconnects_without_false_failures_and_reports_a_missed_ex
 async fn container_removed_during_a_gap_is_reported_lost_once() {
     let (docker, run) = engine().await;
     let project = run.name("lost");
-    let pod = create_pod(
+    let pod = create_live_pod(
         &docker,
         &run,
         &project,
-        ProcessIdentity::current().unwrap(),
         &[
             Spec::new("keeper", trap_exit("TERM", 0)),
             Spec::new("goner", trap_exit("TERM", 0)),
         ],
     )
     .await;
-    let (break_tx, break_rx) = oneshot::channel();
-    let (gate_tx, gate_rx) = watch::channel(false);
-    let flaky = FlakyEngine {
-        docker: docker.clone(),
-        subscriptions: Arc::new(AtomicUsize::new(0)),
-        sinces: Arc::new(Mutex::new(Vec::new())),
-        breaker: Arc::new(Mutex::new(Some(break_rx))),
-        gate: gate_rx,
-    };
+    let (flaky, break_tx, gate_tx) = FlakyEngine::new(&docker);
     start_all(&docker, &pod).await;
     let (watcher, mut events) = PodWatcher::start_with(flaky, &pod);
     for _ in 0..2 {
@@ -355,15 +325,7 @@ async fn container_removed_during_a_gap_is_reported_lost_once() {
     assert_eq!(next(&mut events).await, PodEvent::DaemonReconnected);
 
     // The keeper's exit marks the end of everything the gap produced.
-    docker
-        .kill_container(
-            &pod.containers[0].id,
-            Some(KillContainerOptions {
-                signal: "SIGTERM".into(),
-            }),
-        )
-        .await
-        .unwrap();
+    kill(&docker, &pod.containers[0].id, "SIGTERM").await;
     let after = until(&mut events, |e| exited(e, "keeper")).await;
     let about_goner: Vec<&PodEvent> = after
         .iter()

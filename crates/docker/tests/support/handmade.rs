@@ -1,15 +1,15 @@
 //! Shared by the watch/stop/reap integration tests: a pod built by hand with plain bollard calls
 //! (so these tests do not depend on `create`), labelled like dce labels pods plus the test run id.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, HealthConfig, HostConfig, NetworkCreateRequest, VolumeCreateRequest,
 };
-use bollard::query_parameters::{CreateContainerOptions, StartContainerOptions};
+use bollard::query_parameters::{
+    CreateContainerOptions, KillContainerOptions, StartContainerOptions,
+};
 use bollard::Docker;
 use docker::labels;
 use docker::reap::ProcessIdentity;
@@ -56,6 +56,14 @@ impl Spec {
             service: service.into(),
             cmd,
             ..Default::default()
+        }
+    }
+
+    /// The infra container, exiting 0 on SIGTERM.
+    pub fn infra() -> Self {
+        Self {
+            infra: true,
+            ..Self::new("infra", trap_exit("TERM", 0))
         }
     }
 }
@@ -157,6 +165,66 @@ pub async fn create_pod(
     }
 }
 
+/// [`create_pod`] owned by this test process, which is alive.
+pub async fn create_live_pod(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    specs: &[Spec],
+) -> RunningPod {
+    let executor = ProcessIdentity::current().unwrap();
+    create_pod(docker, run, project, executor, specs).await
+}
+
+/// What [`start_networked_pod`] made.
+pub struct NetworkedPod {
+    /// `infra` and `web`, started; networks and volumes not listed.
+    pub pod: RunningPod,
+    /// The infra container's network id.
+    pub network: String,
+    /// The named volume's name.
+    pub volume: String,
+}
+
+/// A started pod of the shared layout owned by `executor`: `infra` on a labelled network of its
+/// own and `web` (trapping SIGTERM), both under cgroup parent `parent`, and a labelled named
+/// volume, mounted in `web` at `/data` when `mount_volume`.
+pub async fn start_networked_pod(
+    docker: &Docker,
+    run: &TestRun,
+    project: &str,
+    executor: ProcessIdentity,
+    parent: &str,
+    mount_volume: bool,
+) -> NetworkedPod {
+    let network = create_network(docker, run, project, executor).await;
+    let volume = create_volume(docker, run, project, executor).await;
+    let binds = if mount_volume {
+        vec![format!("{volume}:/data")]
+    } else {
+        Vec::new()
+    };
+    let specs = [
+        Spec {
+            network: Some(network.clone()),
+            cgroup_parent: Some(parent.to_string()),
+            ..Spec::infra()
+        },
+        Spec {
+            cgroup_parent: Some(parent.to_string()),
+            binds,
+            ..Spec::new("web", trap_exit("TERM", 0))
+        },
+    ];
+    let pod = create_pod(docker, run, project, executor, &specs).await;
+    start_all(docker, &pod).await;
+    NetworkedPod {
+        pod,
+        network,
+        volume,
+    }
+}
+
 /// Starts every container in order.
 pub async fn start_all(docker: &Docker, pod: &RunningPod) {
     for container in &pod.containers {
@@ -167,6 +235,19 @@ pub async fn start_all(docker: &Docker, pod: &RunningPod) {
 pub async fn start(docker: &Docker, id: &str) {
     docker
         .start_container(id, None::<StartContainerOptions>)
+        .await
+        .unwrap();
+}
+
+/// Sends `signal` (e.g. `SIGTERM`) to a container.
+pub async fn kill(docker: &Docker, id: &str, signal: &str) {
+    docker
+        .kill_container(
+            id,
+            Some(KillContainerOptions {
+                signal: signal.into(),
+            }),
+        )
         .await
         .unwrap();
 }
@@ -251,6 +332,13 @@ pub fn cgroup_dirs(parent: &str) -> Vec<std::path::PathBuf> {
 /// Removes a test's cgroup parent directories (one level) when the test ends, even if it failed
 /// before dce's own removal ran.
 pub struct CgroupGuard(pub String);
+
+impl CgroupGuard {
+    /// The guard of the run's own cgroup parent, `/dce-test-<run id>`.
+    pub fn for_run(run: &TestRun) -> Self {
+        Self(format!("/dce-test-{}", run.id()))
+    }
+}
 
 impl Drop for CgroupGuard {
     fn drop(&mut self) {

@@ -1,8 +1,6 @@
 //! Shared helpers of the `create_*` tests: compose text → `PodPlan` through the real compose
 //! loader and pod rewrite, every object labelled with the test's run id.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use bollard::models::ContainerInspectResponse;
