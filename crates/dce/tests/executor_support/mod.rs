@@ -285,12 +285,18 @@ impl Harness {
         let mut out = Vec::new();
         for container in list {
             let id = container.id.unwrap_or_default();
-            out.push(
-                self.docker
-                    .inspect_container(&id, None::<InspectContainerOptions>)
-                    .await
-                    .unwrap(),
-            );
+            // A container removed between the listing and its inspection is skipped.
+            match self
+                .docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(inspect) => out.push(inspect),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(error) => panic!("inspect {id}: {error}"),
+            }
         }
         out
     }
