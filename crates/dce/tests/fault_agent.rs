@@ -212,3 +212,20 @@ async fn garbage_on_the_stream_is_a_disconnection_and_the_pod_survives() {
     h.kill(&task_id).await;
     assert_clean_exit(&h, &task_id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_launch_kills_the_half_made_pod_and_exits() {
+    let h = Harness::start().await;
+    // db never becomes healthy: the launch waits in the dependency wait.
+    let compose = format!(
+        "services:\n  db:\n    image: {IMAGE}\n    command: {SLEEPER}\n    healthcheck:\n      test: [\"CMD\", \"false\"]\n      interval: 1s\n      retries: 100000\n  app:\n    image: {IMAGE}\n    command: {SLEEPER}\n    depends_on:\n      db:\n        condition: service_healthy\n"
+    );
+    h.write("pod.yml", &compose);
+    let task_id = h.task_id("term-launch");
+    h.launch(h.task(&task_id, "pod.yml", port_block()).build());
+    h.wait_state(&task_id, TaskState::Starting).await;
+    wait_containers(&h, &task_id, 2).await;
+    h.executor.signal(rustix::process::Signal::TERM);
+    h.wait_state(&task_id, TaskState::Killed).await;
+    assert_clean_exit(&h, &task_id).await;
+}

@@ -118,3 +118,59 @@ async fn full_sandbox_fails_the_launch() {
     );
     assert!(message.contains("pod"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_logs_dir_does_not_fail_the_pod() {
+    if Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        eprintln!("no private mount namespaces here (unshare -m); skipped");
+        return;
+    }
+    // `logs/` is a one-page tmpfs; the service writes far more than that.
+    let script = r#"mkdir -p "$MESOS_SANDBOX/logs" && mount -t tmpfs -o size=4k tmpfs "$MESOS_SANDBOX/logs" && exec "$0" "$@""#;
+    let h = Harness::start_with(Setup {
+        wrapper: [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Setup::default()
+    })
+    .await;
+    let compose = format!(
+        "services:\n  chatty:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do echo 0123456789012345678901234567890123456789012345678901234567890123456789; done & wait\"]\n"
+    );
+    h.write("chatty.yml", &compose);
+    let task_id = h.task_id("full-logs");
+    h.launch(h.task(&task_id, "chatty.yml", port_block()).build());
+    h.wait_state(&task_id, TaskState::Running).await;
+    // Its output overflows the logs dir; the copy gives up with a warning, the pod runs on.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !h
+        .executor
+        .stderr()
+        .contains("copying the container's output")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no warning about the full logs dir:\n{}",
+            h.executor.stderr()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let states: Vec<TaskState> = h.states(&task_id).into_iter().map(|(s, _)| s).collect();
+    assert_eq!(states.last(), Some(&TaskState::Running), "{states:?}");
+    h.kill(&task_id).await;
+    assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
+    assert!(h.leftovers(&task_id).await.is_empty());
+}
