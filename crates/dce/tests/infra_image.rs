@@ -47,6 +47,10 @@ async fn infra_image_from_own_binary_stops_on_sigterm_with_exit_0() {
         .state
         .unwrap();
     assert_eq!(state.running, Some(true));
+    // The kernel drops SIGTERM sent to a PID 1 that has not yet blocked it, so wait until
+    // `dce pause` sits in `sigwait` before stopping it.
+    let pid = state.pid.expect("a running container has a pid");
+    wait_until_in_sigwait(pid).await;
 
     // A generous grace: if SIGTERM were ignored the engine would SIGKILL (exit 137) at the end.
     let stop = StopContainerOptions {
@@ -69,6 +73,20 @@ async fn infra_image_from_own_binary_stops_on_sigterm_with_exit_0() {
         started.elapsed() < std::time::Duration::from_secs(60),
         "stop waited for the SIGKILL deadline"
     );
+}
+
+/// Polls `/proc/<pid>/syscall` until the process is blocked in `rt_sigtimedwait` (x86_64
+/// syscall 128), i.e. `dce pause` has blocked its signals and waits for them.
+async fn wait_until_in_sigwait(pid: i64) {
+    let path = format!("/proc/{pid}/syscall");
+    for _ in 0..600 {
+        let syscall = std::fs::read_to_string(&path).unwrap_or_default();
+        if syscall.split_whitespace().next() == Some("128") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("dce pause (pid {pid}) never reached sigwait");
 }
 
 /// Orphans re-parented to `dce pause` (PID 1) are reaped: a background process of an exec'd
