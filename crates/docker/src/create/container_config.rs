@@ -218,25 +218,43 @@ fn health_config(health: &Healthcheck) -> Result<HealthConfig, String> {
 
 /// `ExposedPorts` (published and `expose:`d container ports) and `PortBindings`.
 fn ports(service: &Service) -> (Option<Vec<String>>, Option<PortMap>) {
-    let mut exposed: Vec<String> = Vec::new();
-    let mut bindings: PortMap = HashMap::new();
-    for spec in &service.ports {
-        let key = format!("{}/{}", spec.target, spec.protocol.as_str());
-        if !exposed.contains(&key) {
-            exposed.push(key.clone());
-        }
+    let published = service.ports.iter().map(|spec| {
         let binding = PortBinding {
             host_ip: spec.host_ip.map(|ip| ip.to_string()),
             host_port: Some(spec.published.map(|p| p.to_string()).unwrap_or_default()),
         };
+        (
+            format!("{}/{}", spec.target, spec.protocol.as_str()),
+            binding,
+        )
+    });
+    let expose = service
+        .expose
+        .iter()
+        .map(|port| format!("{}/{}", port.port, port.protocol.as_str()));
+    port_map(published, expose)
+}
+
+/// `ExposedPorts` and `PortBindings` of a container (the service's own, or the infra one that
+/// publishes the pod's ports): each `<port>/<protocol>` key exposed once, in first-seen order,
+/// published ones with all their host bindings; `None` for what is empty.
+pub(crate) fn port_map(
+    published: impl IntoIterator<Item = (String, PortBinding)>,
+    expose: impl IntoIterator<Item = String>,
+) -> (Option<Vec<String>>, Option<PortMap>) {
+    let mut exposed: Vec<String> = Vec::new();
+    let mut bindings: PortMap = HashMap::new();
+    for (key, binding) in published {
+        if !exposed.contains(&key) {
+            exposed.push(key.clone());
+        }
         bindings
             .entry(key)
             .or_insert_with(|| Some(Vec::new()))
             .get_or_insert_with(Vec::new)
             .push(binding);
     }
-    for port in &service.expose {
-        let key = format!("{}/{}", port.port, port.protocol.as_str());
+    for key in expose {
         if !exposed.contains(&key) {
             exposed.push(key);
         }

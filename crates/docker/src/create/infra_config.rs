@@ -2,43 +2,28 @@
 //! pod's published ports, `/etc/hosts` entries, DNS settings, host name and network sysctls.
 //! Pure.
 
-use std::collections::HashMap;
-
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
 use pod::plan::InfraSpec;
 
-use super::container_config::ContainerSpec;
+use super::container_config::{port_map, ContainerSpec};
 
 /// The container configuration of the infra container, running `image`, on `network` (the
 /// engine id or name of the network it joins).
 pub fn infra_container(infra: &InfraSpec, image: &str, network: &str) -> ContainerSpec {
-    let mut exposed: Vec<String> = Vec::new();
-    let mut bindings: HashMap<String, Option<Vec<PortBinding>>> = HashMap::new();
-    for port in &infra.ports {
-        let key = format!("{}/{}", port.container_port, port.protocol.as_str());
-        if !exposed.contains(&key) {
-            exposed.push(key.clone());
-        }
+    let published = infra.ports.iter().map(|port| {
         let binding = PortBinding {
             host_ip: port.host_ip.clone(),
             // Empty: the engine picks an ephemeral port (local mode without --ports).
             host_port: Some(port.host_port.map(|p| p.to_string()).unwrap_or_default()),
         };
-        bindings
-            .entry(key)
-            .or_insert_with(|| Some(Vec::new()))
-            .get_or_insert_with(Vec::new)
-            .push(binding);
-    }
-    for key in &infra.expose {
-        if !exposed.contains(key) {
-            exposed.push(key.clone());
-        }
-    }
+        let key = format!("{}/{}", port.container_port, port.protocol.as_str());
+        (key, binding)
+    });
+    let (exposed_ports, port_bindings) = port_map(published, infra.expose.iter().cloned());
     let list = |items: &Vec<String>| (!items.is_empty()).then(|| items.clone());
     let host = HostConfig {
         network_mode: Some(network.to_string()),
-        port_bindings: (!bindings.is_empty()).then_some(bindings),
+        port_bindings,
         extra_hosts: (!infra.extra_hosts.is_empty()).then(|| {
             infra
                 .extra_hosts
@@ -66,7 +51,7 @@ pub fn infra_container(infra: &InfraSpec, image: &str, network: &str) -> Contain
             image: Some(image.to_string()),
             hostname: infra.hostname.clone(),
             domainname: infra.domainname.clone(),
-            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            exposed_ports,
             labels: Some(
                 infra
                     .labels

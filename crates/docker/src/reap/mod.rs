@@ -9,7 +9,7 @@
 mod images;
 mod process;
 
-pub use process::{parse_start_ticks, start_ticks, Liveness, ProcessIdentity};
+pub use process::{start_ticks, Liveness, ProcessIdentity};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;

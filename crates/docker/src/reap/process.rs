@@ -3,6 +3,7 @@
 
 use std::io;
 
+use pod::context::parse_stat_start_time;
 use serde::Serialize;
 
 /// A process as dce labels it (`io.dce.executor-pid`, `io.dce.executor-start`).
@@ -50,7 +51,7 @@ pub enum Liveness {
 /// `starttime` of `pid`, `Ok(None)` when there is no such process.
 pub fn start_ticks(pid: u32) -> io::Result<Option<u64>> {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => parse_start_ticks(&stat).map(Some).ok_or_else(|| {
+        Ok(stat) => parse_stat_start_time(&stat).map(Some).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("unparsable /proc/{pid}/stat"),
@@ -61,24 +62,9 @@ pub fn start_ticks(pid: u32) -> io::Result<Option<u64>> {
     }
 }
 
-/// Field 22 of a stat line. The command (field 2) is in parentheses and may itself contain
-/// spaces and parentheses, so fields are counted after the last `)`.
-pub fn parse_start_ticks(stat: &str) -> Option<u64> {
-    let after_command = &stat[stat.rfind(')')? + 1..];
-    // Field 3 (state) is the first after the command, so field 22 is the 20th.
-    after_command.split_whitespace().nth(19)?.parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_time_is_field_22_even_with_odd_command_names() {
-        let stat = "4242 (we ird) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-        assert_eq!(parse_start_ticks(stat), Some(987_654));
-        assert_eq!(parse_start_ticks("garbage"), None);
-    }
 
     #[test]
     fn current_process_is_alive_and_a_wrong_start_is_reuse() {
