@@ -43,22 +43,16 @@ pub fn own_binary() -> Result<PathBuf, DockerError> {
 pub async fn ensure_infra_image(docker: &Docker, binary: &Path) -> Result<String, DockerError> {
     let identity = file_identity(binary);
     let known = identity.as_ref().and_then(known_tag);
-    let (tag, mut content) = match known {
-        Some(tag) => (tag, None),
-        None => {
-            let content = read_binary(binary).await?;
-            (binary_tag(&content), Some(content))
-        }
+    let tag = match known {
+        Some(tag) => tag,
+        None => hash_binary(binary).await?,
     };
     let reference = reference_of(&tag);
     if docker.inspect_image(&reference).await.is_err() {
         // Executors on one host take turns, so the image is imported once; the others find it.
         let _turn = host_lock(&tag).await;
         if docker.inspect_image(&reference).await.is_err() {
-            let content = match content.take() {
-                Some(content) => content,
-                None => read_binary(binary).await?,
-            };
+            let content = read_binary(binary).await?;
             import(docker, binary, &content, &reference, tag.clone()).await?;
         }
     }
@@ -82,16 +76,7 @@ pub async fn infra_image_reference(binary: &Path) -> Result<String, DockerError>
     if let Some(tag) = identity.as_ref().and_then(known_tag) {
         return Ok(reference_of(&tag));
     }
-    let path = binary.to_path_buf();
-    let read_error = |message: String| DockerError::InfraBinary {
-        path: binary.display().to_string(),
-        message,
-    };
-    let content = tokio::task::spawn_blocking(move || std::fs::read(path))
-        .await
-        .map_err(|e| read_error(e.to_string()))?
-        .map_err(|e| read_error(e.to_string()))?;
-    let tag = binary_tag(&content);
+    let tag = hash_binary(binary).await?;
     if let Some(identity) = identity {
         lock_known().insert(identity, tag.clone());
     }
@@ -130,6 +115,25 @@ fn lock_known() -> std::sync::MutexGuard<'static, HashMap<FileIdentity, String>>
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
     }
+}
+
+/// The tag of `binary`, hashed in small reads: holding the whole executable (about 12 MB) in
+/// memory only to hash it would double the executor's peak resident memory.
+async fn hash_binary(binary: &Path) -> Result<String, DockerError> {
+    let path = binary.to_path_buf();
+    let hashed = tokio::task::spawn_blocking(move || {
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut std::fs::File::open(&path)?, &mut hasher)?;
+        Ok::<_, std::io::Error>(tag_of(&hasher.finalize()))
+    })
+    .await;
+    let error = |message: String| DockerError::InfraBinary {
+        path: binary.display().to_string(),
+        message,
+    };
+    hashed
+        .map_err(|e| error(e.to_string()))?
+        .map_err(|e| error(e.to_string()))
 }
 
 async fn read_binary(binary: &Path) -> Result<Vec<u8>, DockerError> {
@@ -238,8 +242,7 @@ async fn drop_duplicate_of_race(docker: &Docker, reference: &str, imported: Opti
 }
 
 /// The tag of the image built from `content`: the first 16 hex digits of its SHA-256.
-fn binary_tag(content: &[u8]) -> String {
-    let digest = Sha256::digest(content);
+fn tag_of(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -296,11 +299,20 @@ fn one_file_tar(content: &[u8]) -> Result<Vec<u8>, std::io::Error> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tag_changes_with_content() {
-        assert_eq!(binary_tag(b"a").len(), 16);
-        assert_ne!(binary_tag(b"a"), binary_tag(b"b"));
-        assert_eq!(binary_tag(b"a"), binary_tag(b"a"));
+    #[tokio::test]
+    async fn tag_is_the_streamed_hash_of_the_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let tag = |content: &[u8]| {
+            let path = dir.path().join("binary");
+            std::fs::write(&path, content).unwrap();
+            async move { hash_binary(&path).await.unwrap() }
+        };
+        let a = tag(b"a").await;
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, tag_of(&Sha256::digest(b"a")));
+        assert_ne!(a, tag(b"b").await);
+        let large = vec![7u8; 1 << 20];
+        assert_eq!(tag(&large).await, tag_of(&Sha256::digest(&large)));
     }
 
     #[test]
