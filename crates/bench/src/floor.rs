@@ -40,7 +40,9 @@ pub struct FloorSpec {
     pub infra_image: String,
     /// The infra container's command.
     pub infra_cmd: Option<Vec<String>>,
-    /// Whether containers run docker-init as PID 1 (compose `init: true`).
+    /// Whether the infra container runs docker-init as PID 1.
+    pub infra_init: bool,
+    /// Whether the services run docker-init as PID 1 (compose `init: true`).
     pub init: bool,
     /// The service containers.
     pub services: Vec<FloorService>,
@@ -79,13 +81,16 @@ pub async fn floor_up(docker: &Docker, spec: &FloorSpec) -> Result<FloorPod, Err
         .await?
         .id;
     let infra_name = format!("{}-infra", spec.project);
-    let infra_body = body(
+    let mut infra_body = body(
         spec,
         &spec.infra_image,
         spec.infra_cmd.clone(),
         "infra",
         network.clone(),
     );
+    if let Some(host_config) = infra_body.host_config.as_mut() {
+        host_config.init = spec.infra_init.then_some(true);
+    }
     let infra = create(docker, &infra_name, infra_body).await?;
     let mode = format!("container:{infra}");
     let creates = spec.services.iter().map(|service| {

@@ -17,6 +17,10 @@ pub struct Footprint {
     pub peak_rss_kib: u64,
     /// VmRSS at the end of the idle window.
     pub steady_rss_kib: u64,
+    /// Of which anonymous memory (heap, stacks): RssAnon.
+    pub anon_rss_kib: u64,
+    /// Of which file-backed pages (the executable's code and data): RssFile.
+    pub file_rss_kib: u64,
     /// CPU time from process start to TASK_RUNNING.
     pub launch_cpu: Duration,
     /// CPU time during the idle window.
@@ -25,16 +29,17 @@ pub struct Footprint {
     pub idle: Duration,
 }
 
-/// Launches an `n`-service pod, lets it run idle for `idle`, reads the executor's figures, then
-/// kills the pod.
+/// Launches an `n`-service pod (with dce's `config.yaml` `dce_config`, if any), lets it run
+/// idle for `idle`, reads the executor's figures, then kills the pod.
 pub async fn measure(
     dce: &Path,
     task_id: &str,
     run_id: &str,
     n: usize,
     idle: Duration,
+    dce_config: Option<&str>,
 ) -> Result<Footprint, BenchError> {
-    let task = DceTask::start(dce, task_id, &compose_yaml(n, run_id), None).await?;
+    let task = DceTask::start(dce, task_id, &compose_yaml(n, run_id), dce_config).await?;
     let pid = task.pid();
     task.launch();
     task.wait_state(TaskState::Running).await?;
@@ -47,12 +52,16 @@ pub async fn measure(
     let status = read(&format!("/proc/{pid}/status"))?;
     let peak_rss_kib = status_kib(&status, "VmHWM:")?;
     let steady_rss_kib = status_kib(&status, "VmRSS:")?;
+    let anon_rss_kib = status_kib(&status, "RssAnon:")?;
+    let file_rss_kib = status_kib(&status, "RssFile:")?;
     task.kill();
     task.wait_state(TaskState::Killed).await?;
     task.finish().await?;
     Ok(Footprint {
         peak_rss_kib,
         steady_rss_kib,
+        anon_rss_kib,
+        file_rss_kib,
         launch_cpu,
         idle_cpu,
         idle,

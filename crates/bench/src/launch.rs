@@ -234,13 +234,16 @@ impl LaunchBench {
         task.kill();
         task.wait_state(TaskState::Killed).await?;
         task.finish().await?;
-        let config = infra?.config.unwrap_or_default();
+        let infra = infra?;
+        let init = infra.host_config.and_then(|h| h.init).unwrap_or_default();
+        let config = infra.config.unwrap_or_default();
         let image = config
             .image
             .ok_or_else(|| BenchError::Check("dce's infra container has no image".into()))?;
         self.infra = Some(InfraContainer {
             image,
             cmd: config.cmd,
+            init,
         });
         Ok(())
     }

@@ -25,7 +25,7 @@ struct Args {
     /// A short run (3 repetitions, 5 s idle, density 5 and 10 pods).
     #[arg(long)]
     quick: bool,
-    /// Launch/teardown repetitions per method and pod size (default 7, quick 3).
+    /// Launch/teardown repetitions per method and pod size (default 9, quick 3).
     #[arg(long)]
     reps: Option<usize>,
     /// Failure-detection runs (default 15, quick 5).
@@ -89,8 +89,9 @@ async fn interrupted() {
 }
 
 async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<String> {
+    progress("start");
     let quick = args.quick;
-    let reps = args.reps.unwrap_or(if quick { 3 } else { 7 });
+    let reps = args.reps.unwrap_or(if quick { 3 } else { 9 });
     let failures = args.failures.unwrap_or(if quick { 5 } else { 15 });
     let idle = Duration::from_secs(args.idle.unwrap_or(if quick { 5 } else { 30 }));
     let densities = args
@@ -104,7 +105,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
     let dce = match &args.dce {
         Some(path) => path.clone(),
         None => {
-            eprintln!("building dce (release)…");
+            progress("building dce (release)");
             dce_task::build_release_dce().await?
         }
     };
@@ -142,7 +143,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
     };
     let machine = Machine::describe(docker, v1.as_ref(), v2.as_ref()).await;
     let load_start = load_average();
-    eprintln!("run {run_id}; load average {load_start}");
+    progress(&format!("run {run_id}; load average {load_start}"));
 
     let mut bench = LaunchBench {
         docker: docker.clone(),
@@ -153,7 +154,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
         infra: None,
         files: tempfile::tempdir()?,
     };
-    eprintln!("warm-up (builds dce's infra image if missing)…");
+    progress("warm-up (builds dce's infra image if missing)");
     bench.learn_infra().await.context("warm-up dce launch")?;
     for method in Method::ALL.into_iter().filter(|m| bench.available(*m)) {
         bench
@@ -162,7 +163,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
             .with_context(|| format!("warm-up of {}", method.label()))?;
     }
     launches(&bench, &mut results).await;
-    eprintln!("failure detection × {failures}…");
+    progress(&format!("failure detection × {failures}"));
     for k in 0..failures {
         let task_id = format!("{PROJECT_PREFIX}{run_id}-fail{k:02}");
         match failure::measure(docker, &dce, &task_id, run_id).await {
@@ -175,11 +176,28 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
                 .push(format!("failure detection {k}: {error}")),
         }
     }
-    eprintln!("executor footprint ({} s idle)…", idle.as_secs());
-    let task_id = format!("{PROJECT_PREFIX}{run_id}-mem");
-    match footprint::measure(&dce, &task_id, run_id, 3, idle).await {
-        Ok(f) => results.footprint = Some((3, f)),
-        Err(error) => results.errors.push(format!("footprint: {error}")),
+    // With the built-in infra image the executor hashes its own binary at launch; with a
+    // configured one it does not: the difference shows what that costs in peak memory.
+    let configured = bench
+        .infra
+        .as_ref()
+        .map(|infra| format!("infracontainer:\n  image: {}\n", infra.image));
+    let variants = [
+        ("built-in infra image (default)", None),
+        ("configured infracontainer.image", configured),
+    ];
+    for (k, (variant, config)) in variants.into_iter().enumerate() {
+        progress(&format!(
+            "executor footprint, {variant} ({} s idle)",
+            idle.as_secs()
+        ));
+        let task_id = format!("{PROJECT_PREFIX}{run_id}-mem{k}");
+        match footprint::measure(&dce, &task_id, run_id, 3, idle, config.as_deref()).await {
+            Ok(f) => results.footprints.push((variant.to_string(), 3, f)),
+            Err(error) => results
+                .errors
+                .push(format!("footprint ({variant}): {error}")),
+        }
     }
     let largest = densities.iter().copied().max().unwrap_or(0);
     let mut runs: Vec<(PodNetworks, usize)> = densities
@@ -188,7 +206,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
         .collect();
     runs.push((PodNetworks::Shared, largest));
     for (networks, pods) in runs {
-        eprintln!("density: {pods} pods, {networks:?} networks…");
+        progress(&format!("density: {pods} pods, {networks:?} networks"));
         let tag = if networks == PodNetworks::Shared {
             "s"
         } else {
@@ -213,6 +231,7 @@ async fn run(args: &Args, docker: &Docker, run_id: &str) -> anyhow::Result<Strin
         cleanup::remove(docker, &prefix).await?;
     }
     let load_end = load_average();
+    progress("done");
     Ok(report::render(&machine, (&load_start, &load_end), &results))
 }
 
@@ -224,7 +243,11 @@ async fn launches(bench: &LaunchBench, results: &mut Results) {
         .filter(|m| bench.available(*m))
         .collect();
     for rep in 0..results.reps {
-        eprintln!("launch/teardown round {}/{}…", rep + 1, results.reps);
+        progress(&format!(
+            "launch/teardown round {}/{}",
+            rep + 1,
+            results.reps
+        ));
         for (index, &size) in SIZES.iter().enumerate() {
             for offset in 0..methods.len() {
                 let method = methods[(rep + index + offset) % methods.len()];
@@ -247,6 +270,13 @@ async fn launches(bench: &LaunchBench, results: &mut Results) {
             }
         }
     }
+}
+
+/// A progress line on stderr, with the time since the benchmark started.
+fn progress(what: &str) {
+    static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let started = STARTED.get_or_init(std::time::Instant::now);
+    eprintln!("[{:>6.1} s] {what}…", started.elapsed().as_secs_f64());
 }
 
 /// `<target dir>/dce-bench-cache`, next to the build output.

@@ -84,6 +84,7 @@ pub fn floor_spec(n: usize, project: &str, run_id: &str, infra: &InfraContainer)
         image: testkit::BUSYBOX_IMAGE.to_string(),
         infra_image: infra.image.clone(),
         infra_cmd: infra.cmd.clone(),
+        infra_init: infra.init,
         init: true,
         services,
     }
@@ -97,6 +98,8 @@ pub struct InfraContainer {
     pub image: String,
     /// Command (`None`: the image's default).
     pub cmd: Option<Vec<String>>,
+    /// Whether it runs docker-init as PID 1.
+    pub init: bool,
 }
 
 #[cfg(test)]
@@ -134,6 +137,7 @@ mod tests {
         let infra = InfraContainer {
             image: "dce-infra:x".into(),
             cmd: Some(vec!["pause".into()]),
+            init: false,
         };
         let spec = floor_spec(3, "p", "r1", &infra);
         assert_eq!(spec.services[2].name, "p-s03-1");

@@ -25,8 +25,8 @@ pub struct Results {
     pub detections: Vec<Duration>,
     /// Failure runs whose terminal state was TASK_FAILED.
     pub detections_failed: usize,
-    /// The executor's footprint with one pod.
-    pub footprint: Option<(usize, Footprint)>,
+    /// The executor's footprint with one pod of `usize` services, per variant (a label).
+    pub footprints: Vec<(String, usize, Footprint)>,
     /// Density runs.
     pub density: Vec<(PodNetworks, usize, DensityResult)>,
     /// Problems met along the way (a method's error), reported rather than fatal.
@@ -209,20 +209,28 @@ fn mib(kib: u64) -> f64 {
 
 fn footprint(out: &mut String, results: &Results) {
     let _ = writeln!(out, "\n### Executor footprint\n");
-    let Some((size, f)) = &results.footprint else {
+    if results.footprints.is_empty() {
         let _ = writeln!(out, "not measured");
         return;
-    };
-    let share = f.idle_cpu.as_secs_f64() / f.idle.as_secs_f64() * 100.0;
+    }
     let _ = writeln!(
         out,
-        "One `dce executor` with one running {size}-service pod, idle for {} s:\n\n| peak RSS (VmHWM) | steady RSS (VmRSS) | CPU, start → RUNNING | CPU while idle |\n|---|---|---|---|\n| {:.1} MiB | {:.1} MiB | {} ms | {} ms ({share:.2} % of one core) |",
-        f.idle.as_secs(),
-        mib(f.peak_rss_kib),
-        mib(f.steady_rss_kib),
-        f.launch_cpu.as_millis(),
-        f.idle_cpu.as_millis(),
+        "One `dce executor` with one running pod, idle after TASK_RUNNING; /proc/<pid>/status and /proc/<pid>/stat:\n\n| variant | pod | idle window | peak RSS (VmHWM) | steady RSS (VmRSS) | of which anon / file | CPU, start → RUNNING | CPU while idle |\n|---|---|---|---|---|---|---|---|"
     );
+    for (variant, size, f) in &results.footprints {
+        let share = f.idle_cpu.as_secs_f64() / f.idle.as_secs_f64() * 100.0;
+        let _ = writeln!(
+            out,
+            "| {variant} | {size} services | {} s | {:.1} MiB | {:.1} MiB | {:.1} / {:.1} MiB | {} ms | {} ms ({share:.2} % of one core) |",
+            f.idle.as_secs(),
+            mib(f.peak_rss_kib),
+            mib(f.steady_rss_kib),
+            mib(f.anon_rss_kib),
+            mib(f.file_rss_kib),
+            f.launch_cpu.as_millis(),
+            f.idle_cpu.as_millis(),
+        );
+    }
 }
 
 fn density(out: &mut String, results: &Results) {
@@ -312,7 +320,7 @@ fn targets(out: &mut String, results: &Results) {
             .unwrap_or_else(|| "–".into()),
         verdict(kill.map(|s| s.median < 1.0))
     );
-    if let Some((_, f)) = &results.footprint {
+    if let Some((_, _, f)) = results.footprints.first() {
         let _ = writeln!(
             out,
             "| executor RSS ≤ 10 MiB | steady {:.1} MiB, peak {:.1} MiB | {} |",

@@ -326,6 +326,7 @@ async fn floor_up(docker: &Docker, run: &TestRun, project: &str) -> BenchResult<
         image: BUSYBOX_IMAGE.into(),
         infra_image: BUSYBOX_IMAGE.into(),
         infra_cmd: Some(script()),
+        infra_init: false,
         init: false,
         services: SERVICES
             .iter()
