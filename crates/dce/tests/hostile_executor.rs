@@ -82,6 +82,47 @@ async fn hostile_pods_are_refused_under_baseline() {
     let (reason, message) = refused(&h, "escape", "evil.yml").await;
     assert_eq!(reason, Some(Reason::TaskInvalid));
     assert!(message.contains("outside the sandbox"), "{message}");
+    // A task cannot lift the policy with a config label (plain or Aurora-prefixed).
+    for (name, key, value) in [
+        ("label-mode", "config.policy.mode", "privileged"),
+        (
+            "aurora-mode",
+            "org.apache.aurora.metadata.config.policy.mode",
+            "privileged",
+        ),
+        ("label-allow", "config.policy.bindmountallowlist", "/"),
+    ] {
+        let task_id = h.task_id(name);
+        let task = h
+            .task(&task_id, "root.yml", port_block())
+            .label(key, Some(value))
+            .build();
+        h.launch(task);
+        let end = h.wait_terminal(&task_id).await;
+        assert_eq!(*end.state(), TaskState::Failed, "{:?}", h.states(&task_id));
+        let message = end.status.message.clone().unwrap_or_default();
+        assert!(
+            message.contains(key.trim_start_matches("org.apache.aurora.metadata.")),
+            "{message}"
+        );
+        assert!(message.contains("cannot override"), "{message}");
+        assert!(h.leftovers(&task_id).await.is_empty());
+    }
+
+    // An inline compose document over the size limit is refused before it is parsed.
+    let task_id = h.task_id("huge-data");
+    let huge = format!("services: {{}}\n#{}\n", "x".repeat(5 << 20));
+    h.launch(
+        mesos_agent::TaskBuilder::new(task_id.clone())
+            .data(huge.into_bytes())
+            .build(),
+    );
+    let end = h.wait_terminal(&task_id).await;
+    assert_eq!(*end.state(), TaskState::Failed);
+    assert_eq!(end.status.reason, Some(Reason::TaskInvalid));
+    let message = end.status.message.clone().unwrap_or_default();
+    assert!(message.contains("size limit"), "{message}");
+
     h.kill(&keeper).await;
     assert_eq!(h.wait_exit().await, ExecutorExit::Code(0));
     assert!(h.leftovers(&keeper).await.is_empty());
