@@ -179,7 +179,7 @@ proptest! {
         for port in &plan.ports {
             if let Some(host) = port.host_port {
                 prop_assert!(offered.iter().any(|r| r.contains(host)), "{} outside {:?}", host, offered);
-                prop_assert!(hosts.insert((host, port.protocol.clone())), "{} twice", host);
+                prop_assert!(hosts.insert((host, port.protocol)), "{} twice", host);
             }
         }
         let generated = plan.generated_compose();
