@@ -29,7 +29,8 @@ enum Command {
     /// Print the rewritten compose file and explain every rewrite; start nothing.
     #[command(after_help = help::RENDER)]
     Render(render::RenderArgs),
-    /// Remove containers, networks and volumes of pods whose executor is gone.
+    /// Remove containers, networks and volumes of pods whose executor is gone (with --images,
+    /// also unused infra images of other dce builds).
     Reap(reap::ReapArgs),
     /// Entrypoint of the infra container: sleep until SIGTERM/SIGINT, reaping zombies.
     #[command(after_help = help::PAUSE)]
