@@ -1,9 +1,9 @@
 //! Soak: many launch/kill cycles through ONE long-lived executor (a keeper task keeps it
-//! alive; each cycle runs two pods at once), mixing clean kills, crashing services (exit 1),
-//! unhealthy pods and batch pods that finish. The executor's RSS and open fds are sampled after
-//! every cycle; afterwards nothing of the run may be left: containers, networks, volumes (by
-//! the run's framework-id label) and cgroup directories (when the Mesos cgroup placement can
-//! be reproduced here).
+//! alive; each cycle runs two pods at once), mixing clean kills, kills in the middle of a
+//! launch, crashing services (exit 1), unhealthy pods and batch pods that finish. The
+//! executor's RSS and open fds are sampled after every cycle; afterwards nothing of the run may
+//! be left: containers, networks, volumes (by the run's framework-id label) and cgroup
+//! directories (when the Mesos cgroup placement can be reproduced here).
 //!
 //! `DCE_SOAK_CYCLES` sets the number of cycles (default 20; the full run is 200).
 
@@ -27,9 +27,17 @@ enum Kind {
     Unhealthy,
     /// Its only service exits 0 → TASK_FINISHED.
     Batch,
+    /// Killed right after TASK_STARTING, wherever the launch is → TASK_KILLED.
+    KilledLaunching,
 }
 
-const KINDS: [Kind; 4] = [Kind::Killed, Kind::Crash, Kind::Unhealthy, Kind::Batch];
+const KINDS: [Kind; 5] = [
+    Kind::Killed,
+    Kind::Crash,
+    Kind::Unhealthy,
+    Kind::Batch,
+    Kind::KilledLaunching,
+];
 
 impl Kind {
     fn compose(self) -> String {
@@ -46,6 +54,9 @@ impl Kind {
             Kind::Batch => format!(
                 "services:\n  job:\n    image: {IMAGE}\n    command: [\"sh\", \"-c\", \"echo done\"]\n"
             ),
+            Kind::KilledLaunching => format!(
+                "services:\n  db:\n    image: {IMAGE}\n    command: {SLEEPER}\n    volumes: [\"/anonymous\"]\n    healthcheck:\n      test: [\"CMD\", \"false\"]\n      interval: 1s\n      retries: 100000\n  app:\n    image: {IMAGE}\n    command: {SLEEPER}\n    depends_on:\n      db:\n        condition: service_healthy\n"
+            ),
         }
     }
 
@@ -55,7 +66,7 @@ impl Kind {
 
     fn end(self) -> TaskState {
         match self {
-            Kind::Killed => TaskState::Killed,
+            Kind::Killed | Kind::KilledLaunching => TaskState::Killed,
             Kind::Crash | Kind::Unhealthy => TaskState::Failed,
             Kind::Batch => TaskState::Finished,
         }
@@ -95,9 +106,16 @@ async fn run_pod(h: &Harness, kind: Kind, name: &str) {
         .label("config.cleanpod.removenamedvolumes", Some("true"))
         .build();
     h.launch(task);
-    if matches!(kind, Kind::Killed) {
-        h.wait_state(&task_id, TaskState::Running).await;
-        h.agent.kill(&task_id, None);
+    match kind {
+        Kind::Killed => {
+            h.wait_state(&task_id, TaskState::Running).await;
+            h.agent.kill(&task_id, None);
+        }
+        Kind::KilledLaunching => {
+            h.wait_state(&task_id, TaskState::Starting).await;
+            h.agent.kill(&task_id, None);
+        }
+        _ => {}
     }
     let end = h.wait_terminal(&task_id).await;
     assert_eq!(*end.state(), kind.end(), "{name}: {:?}", h.states(&task_id));
