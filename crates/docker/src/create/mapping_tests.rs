@@ -13,8 +13,18 @@ use indexmap::IndexMap;
 use pod::plan::{PodNetwork, ServicePlan};
 use pod::PodPlan;
 
-use super::container_config::service_container;
+use super::container_config::{service_container, ContainerSpec};
 use super::names::PodNames;
+
+/// The container configuration of `service` in `plan`.
+fn container_of(plan: &PodPlan, service: &str) -> ContainerSpec {
+    service_container(
+        service,
+        &plan.project.services[service],
+        &PodNames::from_plan(plan),
+    )
+    .unwrap()
+}
 
 fn plan_with(services: Vec<(&str, Service)>) -> PodPlan {
     let mut project = Project::default();
@@ -106,12 +116,7 @@ fn command_entrypoint_env_and_process_settings() {
     service.privileged = Some(false);
     service.platform = Some("linux/amd64".into());
     let plan = plan_with(vec![("app", service)]);
-    let spec = service_container(
-        "app",
-        &plan.project.services["app"],
-        &PodNames::from_plan(&plan),
-    )
-    .unwrap();
+    let spec = container_of(&plan, "app");
     let body = spec.body;
     assert_eq!(spec.name, "dce-t-app-1");
     assert_eq!(spec.platform, "linux/amd64");
@@ -158,12 +163,7 @@ fn healthcheck_forms() {
             retries: Some(4),
         });
         let plan = plan_with(vec![("a", service)]);
-        let spec = service_container(
-            "a",
-            &plan.project.services["a"],
-            &PodNames::from_plan(&plan),
-        )
-        .unwrap();
+        let spec = container_of(&plan, "a");
         let health = spec.body.healthcheck.unwrap();
         assert_eq!(health.test.unwrap(), want);
         assert_eq!(health.interval, Some(250_000_000));
@@ -210,13 +210,7 @@ fn ports_and_expose() {
         },
     ];
     let plan = plan_with(vec![("a", service)]);
-    let body = service_container(
-        "a",
-        &plan.project.services["a"],
-        &PodNames::from_plan(&plan),
-    )
-    .unwrap()
-    .body;
+    let body = container_of(&plan, "a").body;
     assert_eq!(
         body.exposed_ports,
         Some(vec!["80/tcp".into(), "53/udp".into(), "9000/tcp".into()])
@@ -270,15 +264,7 @@ fn mounts_of_every_kind() {
         },
     ];
     let plan = plan_with(vec![("a", service), ("b", image("b"))]);
-    let host = service_container(
-        "a",
-        &plan.project.services["a"],
-        &PodNames::from_plan(&plan),
-    )
-    .unwrap()
-    .body
-    .host_config
-    .unwrap();
+    let host = container_of(&plan, "a").body.host_config.unwrap();
     assert_eq!(
         host.binds,
         Some(vec!["/srv/data:/data:ro,Z,rslave".to_string()])
@@ -352,15 +338,7 @@ fn limits_devices_and_kernel_settings() {
     service.pid = Some("service:b".into());
     service.ipc = Some("host".into());
     let plan = plan_with(vec![("a", service), ("b", image("b"))]);
-    let host = service_container(
-        "a",
-        &plan.project.services["a"],
-        &PodNames::from_plan(&plan),
-    )
-    .unwrap()
-    .body
-    .host_config
-    .unwrap();
+    let host = container_of(&plan, "a").body.host_config.unwrap();
     assert_eq!(host.cap_add, Some(vec!["NET_ADMIN".into()]));
     assert_eq!(host.cap_drop, Some(vec!["ALL".into()]));
     assert_eq!(
