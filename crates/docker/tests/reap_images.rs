@@ -3,7 +3,6 @@
 //! unlabelled one of the same repository are kept; a dry run removes nothing. The test's images
 //! carry its run label (the reaper's scope), so images of other runs on the host are untouched.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::models::ContainerCreateBody;
@@ -156,10 +155,7 @@ async fn prunes_old_unused_dce_images_and_keeps_the_rest() {
     run.cleanup().await.unwrap();
     let left = docker
         .list_images(Some(ListImagesOptions {
-            filters: Some(HashMap::from([(
-                "label".to_string(),
-                vec![run.label_filter()],
-            )])),
+            filters: Some(run.filters()),
             ..Default::default()
         }))
         .await

@@ -59,6 +59,12 @@ impl TestRun {
         format!("{RUN_LABEL}={}", self.id)
     }
 
+    /// The engine list `filters` selecting this run's objects (containers, networks, volumes,
+    /// images).
+    pub fn filters(&self) -> HashMap<String, Vec<String>> {
+        HashMap::from([("label".to_string(), vec![self.label_filter()])])
+    }
+
     /// Also remove objects carrying `key=value` at cleanup (for objects created by tools that do
     /// not take our label, e.g. `com.docker.compose.project=<project>`).
     pub fn also_clean_label(&self, key: &str, value: &str) {

@@ -86,10 +86,7 @@ impl Harness {
 
     /// Names of the pod's containers, networks and volumes still on the engine.
     pub async fn leftovers(&self) -> Vec<String> {
-        let filters = Some(std::collections::HashMap::from([(
-            "label".to_string(),
-            vec![self.run.label_filter()],
-        )]));
+        let filters = Some(self.run.filters());
         let mut names = Vec::new();
         let containers = self
             .docker
