@@ -14,7 +14,7 @@ use mesos::TaskState;
 use crate::cleanup;
 use crate::dce_task::DceTask;
 use crate::error::BenchError;
-use crate::footprint::rss_kib;
+use crate::footprint::{pss_kib, rss_kib};
 use crate::pod_spec::{compose_yaml, RUN_LABEL};
 
 /// Where the pods' infra containers are attached.
@@ -44,6 +44,8 @@ pub struct DensityResult {
     pub all_killed: Duration,
     /// Sum of the executors' VmRSS while every pod ran, in KiB.
     pub total_rss_kib: u64,
+    /// Sum of their proportional set sizes (shared code counted once overall), in KiB.
+    pub total_pss_kib: u64,
     /// Objects with the run's labels still on the engine after every executor exited.
     pub left: Vec<String>,
     /// The first failure message, if a pod did not run.
@@ -143,6 +145,7 @@ async fn run_pods(
     own.sort();
     let median_running = own.get(own.len() / 2).copied().unwrap_or_default();
     let total_rss_kib = tasks.iter().filter_map(|t| rss_kib(t.pid()).ok()).sum();
+    let total_pss_kib = tasks.iter().filter_map(|t| pss_kib(t.pid()).ok()).sum();
 
     let first_kill = Instant::now();
     for task in &tasks {
@@ -166,6 +169,7 @@ async fn run_pods(
         killed,
         all_killed,
         total_rss_kib,
+        total_pss_kib,
         left: Vec::new(),
         first_failure,
     })

@@ -73,6 +73,12 @@ pub fn rss_kib(pid: u32) -> Result<u64, BenchError> {
     status_kib(&read(&format!("/proc/{pid}/status"))?, "VmRSS:")
 }
 
+/// Proportional set size of a running process in KiB: its resident pages with each shared page
+/// divided among the processes mapping it (the executable's code is shared by every executor).
+pub fn pss_kib(pid: u32) -> Result<u64, BenchError> {
+    status_kib(&read(&format!("/proc/{pid}/smaps_rollup"))?, "Pss:")
+}
+
 /// utime + stime of a process.
 pub fn cpu_time(pid: u32) -> Result<Duration, BenchError> {
     let stat = read(&format!("/proc/{pid}/stat"))?;
@@ -128,6 +134,7 @@ mod tests {
     #[test]
     fn own_process_is_readable() {
         assert!(rss_kib(std::process::id()).unwrap() > 0);
+        assert!(pss_kib(std::process::id()).unwrap() > 0);
         cpu_time(std::process::id()).unwrap();
     }
 }

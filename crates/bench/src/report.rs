@@ -235,7 +235,7 @@ fn footprint(out: &mut String, results: &Results) {
 
 fn density(out: &mut String, results: &Results) {
     let _ = writeln!(out, "\n### Density\n\nN pods launched together, one `dce executor` per pod, each under its own agent stand-in.\n");
-    let _ = writeln!(out, "| pods × services | infra network | RUNNING | first LAUNCH → last RUNNING | median own launch | KILLED | first KILL → last KILLED | executors' RSS total | left behind |");
+    let _ = writeln!(out, "| pods × services | infra network | RUNNING | first LAUNCH → last RUNNING | median own launch | KILLED | first KILL → last KILLED | executors' RSS / PSS total | left behind |");
     let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for (networks, services, d) in &results.density {
         let network = match networks {
@@ -249,7 +249,7 @@ fn density(out: &mut String, results: &Results) {
         };
         let _ = writeln!(
             out,
-            "| {} × {services} | {network} | {}/{} | {:.2} s | {:.2} s | {}/{} | {:.2} s | {:.1} MiB | {left} |",
+            "| {} × {services} | {network} | {}/{} | {:.2} s | {:.2} s | {}/{} | {:.2} s | {:.1} / {:.1} MiB | {left} |",
             d.pods,
             d.running,
             d.pods,
@@ -259,6 +259,7 @@ fn density(out: &mut String, results: &Results) {
             d.pods,
             d.all_killed.as_secs_f64(),
             mib(d.total_rss_kib),
+            mib(d.total_pss_kib),
         );
     }
     for (networks, _, d) in &results.density {
