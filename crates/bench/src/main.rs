@@ -5,6 +5,7 @@
 //! this run's at the end, also after an error, Ctrl-C or SIGTERM.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -51,7 +52,7 @@ struct Args {
 const SIZES: [usize; 3] = [1, 3, 10];
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
     let docker = Docker::connect_with_defaults()?.negotiate_version().await?;
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
@@ -72,9 +73,16 @@ async fn main() -> anyhow::Result<()> {
     if removed > 0 {
         eprintln!("cleanup: removed {removed} objects of this run");
     }
-    let text = outcome?;
-    println!("{text}");
-    Ok(())
+    match outcome {
+        Ok(text) => {
+            println!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            eprintln!("dce-bench: {error:#}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 async fn interrupted() {
