@@ -174,10 +174,21 @@ volumes:
     dir
 }
 
-/// A block of 10 host ports for this test process.
+/// A block of 10 free host ports, distinct from the other blocks of this test process and below
+/// Linux's ephemeral range (32768+), so outgoing connections cannot take them.
 fn port_block() -> (u32, u32) {
-    let base = 40000 + (std::process::id() % 400) * 10;
-    (base, base + 9)
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    loop {
+        let slot = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = 19000 + (std::process::id() % 10) * 100 + (slot % 10) * 10;
+        let free = (base..base + 10).all(|port| {
+            u16::try_from(port)
+                .is_ok_and(|port| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok())
+        });
+        if free {
+            return (base, base + 9);
+        }
+    }
 }
 
 #[tokio::test]

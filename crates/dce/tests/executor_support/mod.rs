@@ -39,11 +39,21 @@ pub const SLEEPER: &str =
 
 static NEXT_PORTS: AtomicU64 = AtomicU64::new(0);
 
-/// A block of 10 host ports unique to this test process and test.
+/// A block of 10 free host ports, distinct from every other block this test process hands out.
+/// Blocks lie below Linux's ephemeral range (32768+) so outgoing connections cannot take them,
+/// and a block with a port in use (another process, a leftover) is skipped.
 pub fn port_block() -> (u64, u64) {
-    let slot = NEXT_PORTS.fetch_add(1, Ordering::Relaxed);
-    let base = 21000 + (u64::from(std::process::id()) % 300) * 100 + (slot % 10) * 10;
-    (base, base + 9)
+    loop {
+        let slot = NEXT_PORTS.fetch_add(1, Ordering::Relaxed);
+        let base = 20000 + (u64::from(std::process::id()) % 12) * 1000 + (slot % 100) * 10;
+        let free = (base..base + 10).all(|port| {
+            u16::try_from(port)
+                .is_ok_and(|port| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok())
+        });
+        if free {
+            return (base, base + 9);
+        }
+    }
 }
 
 /// One agent, one `dce executor`, its sandbox, and the cleanup guard.
