@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::events::{
-    pod_filters, time::now_nanos, EngineEvent, EventSource, PodEvent, PodState, RunState,
+    pod_filters, time::now_nanos, EngineAction, EngineEvent, EventSource, PodEvent, PodState,
+    RunState,
 };
 use crate::labels;
 use crate::running::RunningPod;
@@ -23,6 +24,12 @@ use crate::running::RunningPod;
 const CHANNEL_CAPACITY: usize = 256;
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 const MAX_RETRY: Duration = Duration::from_secs(5);
+/// The engine may record an OOM kill (its `oom` event, `State.OOMKilled`) just after the
+/// container's `die` (cgroup v1 reports the OOM asynchronously), so a SIGKILL exit that is not
+/// yet marked as OOM is inspected once more after this pause.
+const OOM_SETTLE: Duration = Duration::from_millis(100);
+/// Exit code of a process killed by SIGKILL, which is how the OOM killer ends it.
+const SIGKILL_EXIT: i64 = 128 + 9;
 
 /// A running watch over one pod. Dropping it stops the watch.
 pub struct PodWatcher {
@@ -169,8 +176,7 @@ impl<S: EventSource> WatchRun<S> {
             let Some(event) = EngineEvent::from_message(&message) else {
                 continue;
             };
-            let oom =
-                self.state.needs_oom_check(&event) && self.oom_killed(&event.container_id).await;
+            let oom = self.state.needs_oom_check(&event) && self.oom_killed_at_die(&event).await;
             for change in self.state.apply_event(&event, oom) {
                 if !self.send(change).await {
                     return Ended::Finished;
@@ -190,6 +196,22 @@ impl<S: EventSource> WatchRun<S> {
                 None
             }
         }
+    }
+
+    /// Whether the container that `die`d was OOM-killed, giving the engine [`OOM_SETTLE`] to
+    /// record it when the exit was a SIGKILL.
+    async fn oom_killed_at_die(&self, event: &EngineEvent) -> bool {
+        if self.oom_killed(&event.container_id).await {
+            return true;
+        }
+        let EngineAction::Die { exit_code } = event.action else {
+            return false;
+        };
+        if exit_code != SIGKILL_EXIT {
+            return false;
+        }
+        tokio::time::sleep(OOM_SETTLE).await;
+        self.oom_killed(&event.container_id).await
     }
 
     /// `State.OOMKilled` of an exited container; false when it cannot be inspected.
