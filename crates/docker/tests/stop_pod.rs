@@ -15,11 +15,25 @@ use docker::{stop_pod, PodVolume, StopOutcome};
 use futures_util::StreamExt;
 use support::handmade::*;
 
-/// A service whose stop-signal trap runs `on_signal` and exits with `code`.
+/// A service whose stop-signal trap runs `on_signal` and exits with `code`. Once the trap is set
+/// it appends a line to `/shared/ready`: a signal sent to a PID 1 before that is dropped.
 fn logging_trap(signal: &str, on_signal: &str, code: i32) -> Vec<String> {
     sh(&format!(
-        "trap '{on_signal}; exit {code}' {signal}; while true; do sleep 1 & wait $!; done"
+        "trap '{on_signal}; exit {code}' {signal}; echo up >> /shared/ready; \
+         while true; do sleep 1 & wait $!; done"
     ))
+}
+
+/// Waits until `count` services have set their traps (see [`logging_trap`]).
+async fn wait_ready(dir: &Path, count: usize) {
+    for _ in 0..600 {
+        let ready = std::fs::read_to_string(dir.join("ready")).unwrap_or_default();
+        if ready.lines().count() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the services never set their stop traps");
 }
 
 fn log_lines(dir: &Path) -> Vec<String> {
@@ -73,6 +87,7 @@ async fn stops_dependents_first_in_parallel_with_each_services_signal() {
     let project = run.name("order");
     let pod = create_live_pod(&docker, &run, &project, &specs).await;
     start_all(&docker, &pod).await;
+    wait_ready(shared.path(), specs.len()).await;
 
     let stops = stop_pod(&docker, &pod, Duration::from_secs(40)).await;
     let outcomes: Vec<(&str, &StopOutcome)> = stops
