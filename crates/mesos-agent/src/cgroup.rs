@@ -41,7 +41,7 @@ impl Default for CgroupPlacement {
 #[derive(Debug)]
 pub(crate) struct ContainerCgroup {
     dirs: Vec<PathBuf>,
-    created_roots: Vec<PathBuf>,
+    placement: CgroupPlacement,
 }
 
 impl ContainerCgroup {
@@ -52,7 +52,7 @@ impl ContainerCgroup {
     ) -> Result<ContainerCgroup, AgentError> {
         let mut cgroup = ContainerCgroup {
             dirs: Vec::new(),
-            created_roots: Vec::new(),
+            placement: placement.clone(),
         };
         for controller in &placement.controllers {
             let mount = placement.hierarchy.join(controller);
@@ -60,11 +60,7 @@ impl ContainerCgroup {
                 tracing::debug!(controller = %controller, "cgroup controller not mounted, skipped");
                 continue;
             }
-            let root = mount.join(&placement.root);
-            if !root.exists() {
-                cgroup.created_roots.push(root.clone());
-            }
-            let dir = root.join(container_id);
+            let dir = mount.join(&placement.root).join(container_id);
             create_dir_retrying(&dir).map_err(|source| AgentError::Cgroup {
                 path: dir.clone(),
                 source,
@@ -111,9 +107,19 @@ impl ContainerCgroup {
                 }
             }
         }
-        // Only roots this process created; removal fails harmlessly while siblings exist.
-        for root in std::mem::take(&mut self.created_roots) {
-            let _ = std::fs::remove_dir(root);
+        self.remove_empty_roots();
+    }
+
+    /// Removes `<root>` from every hierarchy where it is empty (removal fails harmlessly while
+    /// other containers live there). Every hierarchy, not only ours: Docker mirrors a cgroup
+    /// parent such as `/mesos/<id>` onto all of them, and the root may have been created by
+    /// another stand-in, so no empty root of the stand-in's name is left behind.
+    fn remove_empty_roots(&self) {
+        let Ok(hierarchies) = std::fs::read_dir(&self.placement.hierarchy) else {
+            return;
+        };
+        for hierarchy in hierarchies.flatten() {
+            let _ = std::fs::remove_dir(hierarchy.path().join(&self.placement.root));
         }
     }
 }
