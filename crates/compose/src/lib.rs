@@ -39,3 +39,4 @@ pub mod units;
 pub use error::{ComposeError, Location};
 pub use load::{ComposeSource, InterpolationEnv, ProjectLoader, Sandbox, YamlLimits};
 pub use model::*;
+pub use parse::service::SERVICE_KEYS;

@@ -71,57 +71,9 @@ fn check_round_trip(sandbox: &std::path::Path, project: &compose::Project) {
 
 // --- generators -----------------------------------------------------------------------------
 
-/// Service keys dce knows, plus some it does not, so both paths are taken.
-const SERVICE_KEYS: &[&str] = &[
-    "image",
-    "command",
-    "entrypoint",
-    "environment",
-    "env_file",
-    "ports",
-    "expose",
-    "volumes",
-    "volumes_from",
-    "labels",
-    "healthcheck",
-    "depends_on",
-    "restart",
-    "user",
-    "working_dir",
-    "hostname",
-    "extra_hosts",
-    "dns",
-    "cap_add",
-    "cap_drop",
-    "privileged",
-    "security_opt",
-    "ulimits",
-    "sysctls",
-    "devices",
-    "tmpfs",
-    "shm_size",
-    "read_only",
-    "init",
-    "stop_signal",
-    "stop_grace_period",
-    "mem_limit",
-    "memswap_limit",
-    "cpus",
-    "cpu_shares",
-    "pids_limit",
-    "deploy",
-    "logging",
-    "network_mode",
-    "networks",
-    "pid",
-    "ipc",
-    "tty",
-    "stdin_open",
-    "container_name",
-    "extends",
-    "profiles",
-    "build",
-    "pull_policy",
+/// Service keys dce does not implement (extensions, unsupported, misspelled), so the fuzzer takes
+/// both paths; the known ones are `compose::SERVICE_KEYS`.
+const OTHER_SERVICE_KEYS: &[&str] = &[
     "x-dce",
     "x-anything",
     "secrets",
@@ -129,6 +81,15 @@ const SERVICE_KEYS: &[&str] = &[
     "scale",
     "bogus",
 ];
+
+/// Every key the service generators pick from.
+fn service_keys() -> Vec<&'static str> {
+    compose::SERVICE_KEYS
+        .iter()
+        .chain(OTHER_SERVICE_KEYS)
+        .copied()
+        .collect()
+}
 
 const TOP_KEYS: &[&str] = &[
     "services", "volumes", "networks", "name", "version", "x-top", "configs", "include", "bogus",
@@ -195,24 +156,26 @@ fn value() -> impl Strategy<Value = Value> {
 
 fn key() -> impl Strategy<Value = Value> {
     prop_oneof![
-        3 => prop::sample::select(SERVICE_KEYS).prop_map(|k| Value::String(k.to_string())),
+        3 => prop::sample::select(service_keys()).prop_map(|k| Value::String(k.to_string())),
         1 => "[a-z_.-]{1,10}".prop_map(Value::String),
         1 => scalar(),
     ]
 }
 
 fn service() -> impl Strategy<Value = Value> {
-    prop::collection::vec((prop::sample::select(SERVICE_KEYS), value()), 0..8).prop_map(|entries| {
-        let mut map = Mapping::new();
-        map.insert(
-            Value::String("image".into()),
-            Value::String("busybox".into()),
-        );
-        for (k, v) in entries {
-            map.insert(Value::String(k.to_string()), v);
-        }
-        Value::Mapping(map)
-    })
+    prop::collection::vec((prop::sample::select(service_keys()), value()), 0..8).prop_map(
+        |entries| {
+            let mut map = Mapping::new();
+            map.insert(
+                Value::String("image".into()),
+                Value::String("busybox".into()),
+            );
+            for (k, v) in entries {
+                map.insert(Value::String(k.to_string()), v);
+            }
+            Value::Mapping(map)
+        },
+    )
 }
 
 /// A compose-like document: `services` with a few services of random keys, plus random

@@ -4,7 +4,7 @@
 mod keys;
 mod mounts;
 mod ports;
-mod service;
+pub(crate) mod service;
 mod service_misc;
 mod top_level;
 

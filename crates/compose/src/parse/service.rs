@@ -10,7 +10,7 @@ use crate::load::parse_env_file;
 use crate::{Command, ComposeError, PullPolicy, RestartPolicy, Service};
 
 /// Every service key dce implements.
-pub(crate) const SERVICE_KEYS: &[&str] = &[
+pub const SERVICE_KEYS: &[&str] = &[
     "image",
     "build",
     "command",
